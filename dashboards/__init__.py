@@ -1,0 +1,1 @@
+"""Static dashboard site (Plotly, offline) built from the gold tables."""

@@ -1,0 +1,1 @@
+"""Spark jobs and their helpers for the observatory of social clauses."""

@@ -1,0 +1,287 @@
+"""Normalise one DECP marché record (2019 or 2022 shape, with real-world variants) to the silver shape.
+
+Pure functions: no Spark, no I/O. Shape problems are reported as ``issues`` (rule id + readable message)
+instead of being guessed away; value checks (ranges, checksums...) are the rules of ``schemas.rules``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from typing import Any
+
+from schemas import referential as ref
+from schemas.rules import RULES
+
+MISSING_MARKERS = {"", "nc", "nan", "null", "none", "n/a"}
+_DATE_RE = re.compile(r"^\s*(\d{1,4})-(\d{1,2})-(\d{1,2})(?:[T ].*|[+-]\d{2}:\d{2}Z?|Z)?\s*$")
+_CPV_RE = re.compile(r"^(\d{8})(?:-\d)?$")
+
+
+def _issue(rule_id: str, detail: str) -> dict[str, str]:
+    return {"rule_id": rule_id, "message": f"{RULES[rule_id].message}: {detail}"}
+
+
+def is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and value.strip().casefold() in MISSING_MARKERS
+
+
+def text(value: Any) -> str | None:
+    if is_missing(value) or isinstance(value, dict | list):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def identifier(value: Any) -> str | None:
+    """SIRET-like identifiers lose spaces and dots; numbers published as JSON numbers become strings."""
+    t = text(value)
+    return re.sub(r"[\s.]", "", t) if t else None
+
+
+def parse_date(value: Any) -> str | None:
+    """ISO date (YYYY-MM-DD) from the date shapes DECP really carries; None when it is not a date."""
+    t = text(value)
+    if not t:
+        return None
+    m = _DATE_RE.match(t)
+    if not m:
+        return None
+    y, mo, d = (int(g) for g in m.groups())
+    try:
+        return date(y, mo, d).isoformat() if y >= 1 else None
+    except ValueError:
+        return None
+
+
+def parse_number(value: Any) -> float | None:
+    if isinstance(value, bool) or is_missing(value):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if math.isfinite(value) else None
+    t = str(value).strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    try:
+        number = float(t)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def parse_months(value: Any) -> int | None:
+    number = parse_number(value)
+    return math.ceil(number) if number is not None else None
+
+
+def unflatten(record: dict[str, Any]) -> dict[str, Any]:
+    """``{"acheteur.id": x}`` -> ``{"acheteur": {"id": x}}`` (flattened keys seen in real exports)."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(key, str) and "." in key and key.split(".", 1)[0] not in record:
+            head, tail = key.split(".", 1)
+            nested = out.setdefault(head, {})
+            if isinstance(nested, dict):
+                nested[tail] = value
+        else:
+            out[key] = value
+    return out
+
+
+def _flatten_items(value: Any, wrapper: str) -> list[Any]:
+    """Items of a DECP list whatever its shape: wrapped (2022), nested lists, single object, empty."""
+    items: list[Any] = []
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if v is None:
+            continue
+        if isinstance(v, list):
+            stack.extend(reversed(v))
+        elif isinstance(v, dict) and set(v) == {wrapper}:
+            stack.append(v[wrapper])
+        elif isinstance(v, dict) and wrapper + "s" in v and len(v) == 1:
+            stack.append(v[wrapper + "s"])
+        else:
+            items.append(v)
+    return items
+
+
+def normalize_titulaires(value: Any) -> tuple[list[dict[str, str | None]], list[dict[str, str]]]:
+    titulaires, issues = [], []
+    type_list = ref.code_list("typeIdentifiant")
+    for item in _flatten_items(value, "titulaire"):
+        if not isinstance(item, dict):
+            issues.append(_issue("decp.titulaires_shape", f"unexpected item {str(item)[:60]!r}"))
+            continue
+        tid = identifier(item.get("id"))
+        if not tid and not item.get("denominationSociale"):
+            continue  # empty block {} as published by some platforms: not a titulaire
+        raw_type = text(item.get("typeIdentifiant"))
+        ttype = type_list.canonical(raw_type) if raw_type else None
+        if ttype is None and raw_type is None and tid and re.fullmatch(r"\d{14}", tid):
+            ttype = "SIRET"  # decp-processing's rule: a 14-digit id without type is a SIRET
+        titulaires.append(
+            {
+                "type_identifiant": ttype or (raw_type and f"INCONNU:{raw_type}"),
+                "id": tid,
+                "denomination": text(item.get("denominationSociale")),
+            }
+        )
+    return titulaires, issues
+
+
+def _modification_date(mod: dict[str, Any]) -> str:
+    for key in ("dateNotificationModification", "dateSignatureModification", "datePublicationDonneesModification"):
+        d = parse_date(mod.get(key))
+        if d:
+            return d
+    return "9999-12-31"
+
+
+def normalize_considerations(value: Any, list_name: str, wrapper: str) -> tuple[list[str] | None, list[str]]:
+    """Canonical values of a multi-valued consideration; None (unknown) when the field is absent."""
+    if value is None:
+        return None, []
+    code_list = ref.code_list(list_name)
+    known, unknown = [], []
+    for item in _flatten_items(value, wrapper):
+        t = text(item)
+        if t is None:
+            continue
+        c = code_list.canonical(t)
+        if c is None:
+            unknown.append(t)
+        elif c not in known:
+            known.append(c)
+    ordered = [v for v in code_list.values if v in known]
+    return (ordered if ordered or unknown else None), unknown
+
+
+def resolve_departement(code: str | None, type_code: str | None) -> tuple[str | None, str]:
+    """Département of execution from ``lieuExecution`` (code, typeCode), and how it was found."""
+    if not code:
+        return None, "absent"
+    deps = ref.departements()
+    c = code.strip().upper()
+    if type_code == "Code département":
+        c = c.zfill(2) if c.isdigit() and len(c) < 2 else c
+        return (c, "departement") if c in deps else (None, "unknown_code")
+    if type_code == "Code commune" and c in ref.insee_to_departement():
+        return ref.insee_to_departement()[c], "commune_insee"
+    if type_code == "Code postal" and c in ref.postal_to_departement():
+        return ref.postal_to_departement()[c], "code_postal"
+    if type_code in ("Code région", "Code pays"):
+        return None, "not_departemental"
+    # Not in the IDF referential: the first digits of a French postal/INSEE/canton code name the
+    # département (Corsica and overseas excepted). Recorded as a weaker match.
+    if re.fullmatch(r"\d{4,5}", c):
+        c = c.zfill(5)
+        prefix = c[:3] if c.startswith("97") else c[:2]
+        if prefix != "20" and prefix in deps:
+            return prefix, "prefix"
+    if re.fullmatch(r"2[AB]\d{3}", c):
+        return c[:2], "prefix"
+    return None, "unknown_code"
+
+
+def normalize_marche(record: Any, decp_format: str) -> dict[str, Any]:
+    """The current version of one marché (modifications applied in order) in the silver shape."""
+    if not isinstance(record, dict):
+        return {"issues": [_issue("decp.record_shape", f"a {type(record).__name__}, not an object")]}
+    rec = unflatten(record)
+    issues: list[dict[str, str]] = []
+    acheteur = rec.get("acheteur") if isinstance(rec.get("acheteur"), dict) else {}
+    acheteur_id = identifier(acheteur.get("id"))
+    contract_id = text(rec.get("id"))
+    lieu = rec.get("lieuExecution") if isinstance(rec.get("lieuExecution"), dict) else {}
+
+    raw_nature = text(rec.get("nature"))
+    nature = ref.code_list("nature").canonical(raw_nature)
+    if raw_nature and nature is None:
+        issues.append(_issue("decp.nature_known", repr(raw_nature)))
+    raw_procedure = text(rec.get("procedure"))
+    procedure = ref.code_list("procedure").canonical(raw_procedure)
+    if raw_procedure and procedure is None:
+        issues.append(_issue("decp.procedure_known", repr(raw_procedure)))
+
+    techniques, _ = normalize_considerations(rec.get("techniques"), "nature", "technique")
+    is_accord_cadre = nature == "Accord-cadre" or "Accord-cadre" in (techniques or [])
+
+    raw_cpv = text(rec.get("codeCPV"))
+    cpv_match = _CPV_RE.match(raw_cpv or "")
+    if raw_cpv and not cpv_match:
+        issues.append(_issue("decp.cpv_format", repr(raw_cpv)))
+
+    lieu_code = text(lieu.get("code"))
+    raw_type_code = text(lieu.get("typeCode"))
+    type_code = ref.code_list("lieuExecution.typeCode").canonical(raw_type_code)
+    departement, dep_method = resolve_departement(lieu_code, type_code)
+
+    montant, duree = parse_number(rec.get("montant")), parse_months(rec.get("dureeMois"))
+    titulaires, tit_issues = normalize_titulaires(rec.get("titulaires"))
+    issues += tit_issues
+
+    modifications = [m for m in _flatten_items(rec.get("modifications"), "modification") if isinstance(m, dict)]
+    for mod in sorted(modifications, key=lambda m: (_modification_date(m), str(m.get("id", "")))):
+        # Amounts and durations in modifications are new totals; titulaires replace the previous ones.
+        if parse_number(mod.get("montant")) is not None:
+            montant = parse_number(mod.get("montant"))
+        if parse_months(mod.get("dureeMois")) is not None:
+            duree = parse_months(mod.get("dureeMois"))
+        mod_titulaires, mod_issues = normalize_titulaires(mod.get("titulaires"))
+        if mod_titulaires:
+            titulaires = mod_titulaires
+        issues += mod_issues
+
+    if decp_format == "2019":
+        considerations, unknown_cs = None, []  # the 2019 format has no such field: unknown, never "none"
+    else:
+        considerations, unknown_cs = normalize_considerations(
+            rec.get("considerationsSociales"), "considerationSociale", "considerationSociale"
+        )
+    if unknown_cs:
+        issues.append(_issue("decp.considerations_known", ", ".join(repr(v) for v in unknown_cs)))
+    environment, _ = normalize_considerations(
+        rec.get("considerationsEnvironnementales"), "considerationEnvironnementale", "considerationEnvironnementale"
+    )
+
+    for key, label in (("dateNotification", "date_notification"), ("datePublicationDonnees", "date_publication")):
+        if not is_missing(rec.get(key)) and parse_date(rec.get(key)) is None:
+            issues.append(_issue(f"decp.{label}_valid", f"{rec.get(key)!r} is not a date"))
+    for key, rule_id, parser in (("montant", "decp.montant_plausible", parse_number),
+                                 ("dureeMois", "decp.duree_mois_valid", parse_months)):
+        if rec.get(key) is not None and parser(rec.get(key)) is None:
+            issues.append(_issue(rule_id, f"{rec.get(key)!r} is not a number"))
+
+    return {
+        "uid": (acheteur_id or "") + (contract_id or "") if acheteur_id and contract_id else None,
+        "id": contract_id,
+        "acheteur_id": acheteur_id,
+        "acheteur_nom": text(acheteur.get("nom")),
+        "decp_format": decp_format,
+        "nature": nature,
+        "is_accord_cadre": is_accord_cadre,
+        "objet": text(rec.get("objet")),
+        "code_cpv": cpv_match.group(1) if cpv_match else None,
+        "procedure": procedure,
+        "lieu_execution_code": lieu_code,
+        "lieu_execution_type_code": type_code,
+        "departement_execution": departement,
+        "departement_method": dep_method,
+        "duree_mois": duree,
+        "date_notification": parse_date(rec.get("dateNotification")),
+        "date_publication": parse_date(rec.get("datePublicationDonnees")),
+        "montant": montant,
+        "forme_prix": ref.code_list("formePrix").canonical(text(rec.get("formePrix"))),
+        "considerations_sociales": considerations,
+        "considerations_environnementales": environment,
+        "titulaires": titulaires,
+        "n_titulaires": len(titulaires),
+        "n_modifications": len(modifications),
+        "issues": issues,
+    }

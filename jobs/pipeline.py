@@ -1,0 +1,127 @@
+"""The pipeline's stages, called by the Airflow tasks (and by ``python -m jobs.pipeline`` for debugging).
+
+Each stage returns its counts; ``write_run_report`` gathers them into ``<output>/runs/<run id>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from jobs.settings import Settings
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def land_decp(run_id: str, settings: Settings | None = None) -> dict:
+    from jobs.landing import land_inbox
+
+    settings = settings or Settings.from_env()
+    result = land_inbox(settings, "decp", run_id, _now())
+    return {"stage": "landing", "source": "decp", "landed": len(result.landed), "skipped": len(result.skipped),
+            "refused": result.refused, "files": [e["key"] for e in result.landed]}
+
+
+def _spark_stage(module, run_id: str, settings: Settings | None) -> dict:
+    from jobs.spark import get_spark
+
+    settings = settings or Settings.from_env()
+    spark = get_spark(settings)
+    started = _now()
+    report = module.run(spark, settings, run_id, started)
+    report.update(stage=module.__name__.rsplit(".", 1)[-1], seconds=(_now() - started).total_seconds())
+    return report
+
+
+def bronze_decp(run_id: str, settings: Settings | None = None) -> dict:
+    from jobs import bronze_decp as module
+
+    return _spark_stage(module, run_id, settings)
+
+
+def silver_marches(run_id: str, settings: Settings | None = None) -> dict:
+    from jobs import silver_marches as module
+
+    return _spark_stage(module, run_id, settings)
+
+
+def gold_marches(run_id: str, settings: Settings | None = None) -> dict:
+    from jobs import gold_marches as module
+
+    report = _spark_stage(module, run_id, settings)
+    if report["details"]["contracts_counted"] != report["rows_in"]:
+        raise RuntimeError(f"gold counts {report['details']['contracts_counted']} contracts, silver has "
+                           f"{report['rows_in']}")
+    return report
+
+
+def publish_dashboards(run_id: str, settings: Settings | None = None) -> dict:
+    from dashboards.site import build_site
+    from jobs.gold_marches import GOLD_TABLE
+    from jobs.spark import get_spark
+
+    settings = settings or Settings.from_env()
+    spark = get_spark(settings)
+    gold = spark.read.format("delta").load(settings.table_uri(GOLD_TABLE)).toPandas()
+    files = build_site(gold, Path(settings.output_dir) / "dashboards")
+    return {"stage": "publish", "files": [str(f) for f in files], "gold_rows": len(gold)}
+
+
+def run_file_name(run_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_") + ".json"
+
+
+def write_run_report(run_id: str, stages: list[dict], settings: Settings | None = None) -> Path:
+    """Rows in, written and quarantined per table; ``balanced`` says whether in = written + quarantined."""
+    settings = settings or Settings.from_env()
+    tables = []
+    for s in stages:
+        if "table" not in s:
+            continue
+        row = {k: s[k] for k in ("table", "rows_in", "rows_written", "rows_quarantined")}
+        row["balanced"] = s["table"].startswith("gold/") or s["rows_in"] == s["rows_written"] + s["rows_quarantined"]
+        row["details"] = s.get("details", {})
+        tables.append(row)
+    report = {
+        "run_id": run_id,
+        "written_at": _now().isoformat(),
+        "lake_uri": settings.lake_uri,
+        "tables": tables,
+        "stages": stages,
+        "balanced": all(t["balanced"] for t in tables),
+    }
+    path = Path(settings.output_dir) / "runs" / run_file_name(run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    if not report["balanced"]:
+        raise RuntimeError(f"run {run_id}: rows in != written + quarantined, see {path}")
+    return path
+
+
+STAGES = {"land": land_decp, "bronze": bronze_decp, "silver": silver_marches, "gold": gold_marches,
+          "publish": publish_dashboards}
+
+
+def run_all(run_id: str, settings: Settings | None = None) -> Path:
+    stages = [fn(run_id, settings) for fn in STAGES.values()]
+    return write_run_report(run_id, stages, settings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("stage", choices=[*STAGES, "all"])
+    parser.add_argument("--run-id", default=f"cli__{_now():%Y%m%dT%H%M%S}")
+    args = parser.parse_args()
+    if args.stage == "all":
+        print(run_all(args.run_id))
+    else:
+        print(json.dumps(STAGES[args.stage](args.run_id), indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

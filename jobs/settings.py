@@ -1,0 +1,77 @@
+"""The one settings object: every knob comes from the environment (``OBS_*``), with local defaults.
+
+Local defaults are for local use only; anything secret (S3 keys, the pseudonymisation key) must be set
+in the environment of a real deployment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _abs(path: str) -> str:
+    """Relative local paths are taken from the project root, so tasks behave the same from any cwd."""
+    if "://" in path:
+        return path
+    p = Path(path)
+    return str(p if p.is_absolute() else PROJECT_ROOT / p)
+
+
+@dataclass(frozen=True)
+class Settings:
+    lake_uri: str = "./lake"
+    inbox_dir: str = "./data/inbox"
+    output_dir: str = "./output"
+    spark_master: str = "local[2]"
+    spark_shuffle_partitions: int = 4
+    spark_driver_memory: str = "4g"
+    spark_jars_dir: str = "./infra/jars/lib"
+    s3_endpoint: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = "us-east-1"
+    small_cell_threshold: int = 5
+    extra_spark_conf: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        extra = {
+            k[len("OBS_SPARK_CONF_"):].replace("__", "."): v
+            for k, v in os.environ.items()
+            if k.startswith("OBS_SPARK_CONF_")
+        }
+        return cls(
+            lake_uri=_abs(_env("OBS_LAKE_URI", cls.lake_uri)).rstrip("/"),
+            inbox_dir=_abs(_env("OBS_INBOX_DIR", cls.inbox_dir)),
+            output_dir=_abs(_env("OBS_OUTPUT_DIR", cls.output_dir)),
+            spark_master=_env("OBS_SPARK_MASTER", cls.spark_master),
+            spark_shuffle_partitions=int(_env("OBS_SPARK_SHUFFLE_PARTITIONS", str(cls.spark_shuffle_partitions))),
+            spark_driver_memory=_env("OBS_SPARK_DRIVER_MEMORY", cls.spark_driver_memory),
+            spark_jars_dir=_abs(_env("OBS_SPARK_JARS_DIR", cls.spark_jars_dir)),
+            s3_endpoint=_env("OBS_S3_ENDPOINT", ""),
+            s3_access_key=_env("OBS_S3_ACCESS_KEY", ""),
+            s3_secret_key=_env("OBS_S3_SECRET_KEY", ""),
+            s3_region=_env("OBS_S3_REGION", cls.s3_region),
+            small_cell_threshold=int(_env("OBS_SMALL_CELL_THRESHOLD", str(cls.small_cell_threshold))),
+            extra_spark_conf=extra,
+        )
+
+    @property
+    def on_s3(self) -> bool:
+        return self.lake_uri.startswith(("s3a://", "s3://"))
+
+    def table_uri(self, name: str) -> str:
+        """URI of a Delta table of the lake, e.g. ``table_uri("silver/marches")``."""
+        return f"{self.lake_uri}/{name}"
+
+    def zone_uri(self, zone: str) -> str:
+        return f"{self.lake_uri}/{zone}"

@@ -1,0 +1,153 @@
+"""bronze -> silver: the current version of each marché, its titulaires, and the quarantine.
+
+Every bronze marché record ends in ``silver/marches`` (one row per uid: the latest publication),
+or in ``quarantine/marches`` with its raw payload, the rule ids and readable messages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime
+
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from jobs import quality
+from jobs.bronze_decp import BRONZE_SCHEMA, BRONZE_TABLE
+from jobs.decp.normalize import normalize_marche
+from jobs.decp.records import KIND_MARCHE, KIND_UNKNOWN
+from jobs.delta_io import read_table, write_table
+from jobs.settings import Settings
+from schemas.rules import RULES
+
+SILVER_TABLE = "silver/marches"
+TITULAIRES_TABLE = "silver/marches_titulaires"
+QUARANTINE_TABLE = "quarantine/marches"
+
+TITULAIRE_TYPE = T.StructType([
+    T.StructField("type_identifiant", T.StringType()),
+    T.StructField("id", T.StringType()),
+    T.StructField("denomination", T.StringType()),
+])
+NORMALIZED_FIELDS = [
+    ("uid", T.StringType()), ("id", T.StringType()), ("acheteur_id", T.StringType()),
+    ("acheteur_nom", T.StringType()), ("decp_format", T.StringType()), ("nature", T.StringType()),
+    ("is_accord_cadre", T.BooleanType()), ("objet", T.StringType()), ("code_cpv", T.StringType()),
+    ("procedure", T.StringType()), ("lieu_execution_code", T.StringType()),
+    ("lieu_execution_type_code", T.StringType()), ("departement_execution", T.StringType()),
+    ("departement_method", T.StringType()), ("duree_mois", T.IntegerType()),
+    ("date_notification", T.StringType()), ("date_publication", T.StringType()), ("montant", T.DoubleType()),
+    ("forme_prix", T.StringType()), ("considerations_sociales", T.ArrayType(T.StringType())),
+    ("considerations_environnementales", T.ArrayType(T.StringType())),
+    ("titulaires", T.ArrayType(TITULAIRE_TYPE)), ("n_titulaires", T.IntegerType()),
+    ("n_modifications", T.IntegerType()), ("issues", quality.ISSUE_TYPE),
+]
+LINEAGE = ["source_file", "source_sha256", "record_index", "load_id", "ingested_at"]
+NORMALIZED_SCHEMA = T.StructType(
+    [T.StructField(n, t) for n, t in NORMALIZED_FIELDS]
+    + [BRONZE_SCHEMA[c] for c in LINEAGE] + [BRONZE_SCHEMA["record_json"]]
+)
+SILVER_COLUMNS = [n for n, _ in NORMALIZED_FIELDS if n not in ("titulaires", "issues")] + LINEAGE
+
+
+def _normalize_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    names = [n for n, _ in NORMALIZED_FIELDS]
+    for batch in batches:
+        rows = []
+        for rec in batch.itertuples(index=False):
+            try:
+                payload = json.loads(rec.record_json)
+                out = normalize_marche(payload, rec.decp_format)
+            except (ValueError, RecursionError) as exc:
+                out = {"issues": [{"rule_id": "decp.record_shape", "message": f"unreadable record: {exc}"}]}
+            row = {n: out.get(n) for n in names}
+            row.update({c: getattr(rec, c) for c in [*LINEAGE, "record_json"]})
+            rows.append(row)
+        yield pd.DataFrame(rows, columns=NORMALIZED_SCHEMA.fieldNames())
+
+
+def normalize(bronze: DataFrame) -> DataFrame:
+    """Bronze marché records (and records of unknown kind) -> typed columns plus normaliser issues."""
+    records = bronze.filter(F.col("record_kind").isin(KIND_MARCHE, KIND_UNKNOWN))
+    out = records.select(*LINEAGE, "record_json", "decp_format").mapInPandas(_normalize_batches, NORMALIZED_SCHEMA)
+    return (out.withColumn("date_notification", F.to_date("date_notification"))
+               .withColumn("date_publication", F.to_date("date_publication")))
+
+
+def deduplicate(valid: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """One row per uid: the latest publication wins (then most modifications, then latest load).
+
+    Returns (kept, superseded); superseded rows carry a ``decp.duplicate`` issue naming the winner.
+    """
+    order = Window.partitionBy("uid").orderBy(
+        F.col("date_publication").desc_nulls_last(), F.col("n_modifications").desc(),
+        F.col("ingested_at").desc(), F.col("source_file").desc(), F.col("record_index").desc(),
+    )
+    ranked = (valid.withColumn("_rank", F.row_number().over(order))
+                   .withColumn("_winner", F.first(F.concat_ws("#", "source_file", "record_index")).over(order)))
+    kept = ranked.filter("_rank = 1").drop("_rank", "_winner")
+    rule = RULES["decp.duplicate"]
+    superseded = ranked.filter("_rank > 1").withColumn(
+        "issues",
+        F.array(F.struct(F.lit(rule.id).alias("rule_id"),
+                         F.concat(F.lit(f"{rule.message} ("), F.col("_winner"), F.lit(")")).alias("message"))),
+    ).drop("_rank", "_winner")
+    return kept, superseded
+
+
+def build(bronze: DataFrame, today: date) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """Pure transform: bronze -> (silver marches, titulaires, quarantine)."""
+    checked = quality.apply_rules(normalize(bronze), "marches", today)
+    valid, invalid = quality.split_valid(checked)
+    kept, superseded = deduplicate(valid)
+    silver = kept.select(*SILVER_COLUMNS)
+    titulaires = kept.select(
+        "uid", "montant", "n_titulaires", F.posexplode("titulaires").alias("rank", "t")
+    ).select(
+        "uid", (F.col("rank") + 1).alias("titulaire_rank"), F.col("t.type_identifiant").alias("type_identifiant"),
+        F.col("t.id").alias("titulaire_id"), F.col("t.denomination").alias("denomination"),
+        # The montant is the contract's, not each titulaire's: shares never add up to more than it.
+        (F.col("montant") / F.col("n_titulaires")).alias("montant_part"),
+    )
+    quarantine = invalid.unionByName(superseded).select(
+        "uid", "id", "acheteur_id", *LINEAGE,
+        F.transform("issues", lambda x: x["rule_id"]).alias("rule_ids"),
+        F.transform("issues", lambda x: x["message"]).alias("messages"),
+        "record_json",
+    )
+    return silver, titulaires, quarantine
+
+
+def silver_contract(today: date):
+    fields = {f.name: f.dataType for f in NORMALIZED_SCHEMA.fields}
+    fields.update(date_notification=T.DateType(), date_publication=T.DateType())
+    return quality.pandera_schema("marches", {c: fields[c] for c in SILVER_COLUMNS}, today)
+
+
+def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime) -> dict:
+    bronze = read_table(spark, settings, BRONZE_TABLE, BRONZE_SCHEMA)
+    silver, titulaires, quarantine = build(bronze, now.date())
+    silver, quarantine = silver.cache(), quarantine.cache()
+    n_in = bronze.filter(F.col("record_kind").isin(KIND_MARCHE, KIND_UNKNOWN)).count()
+    n_silver, n_quarantine = silver.count(), quarantine.count()
+    if n_in != n_silver + n_quarantine:
+        raise RuntimeError(f"silver/marches lost rows: {n_in} in, {n_silver} written, {n_quarantine} quarantined")
+    failures = quality.audit(silver, silver_contract(now.date()))
+    if failures:  # write-audit-publish: nothing is published when the audit fails
+        raise RuntimeError("Pandera audit of silver/marches failed: " + "; ".join(failures))
+    write_table(silver, settings, SILVER_TABLE)
+    write_table(titulaires, settings, TITULAIRES_TABLE)
+    write_table(quarantine, settings, QUARANTINE_TABLE)
+    per_rule = {r["rule"]: r["n"] for r in quarantine.select(F.explode("rule_ids").alias("rule"))
+                .groupBy("rule").agg(F.count("*").alias("n")).collect()}
+    n_tit = spark.read.format("delta").load(settings.table_uri(TITULAIRES_TABLE)).count()
+    silver.unpersist()
+    quarantine.unpersist()
+    return {
+        "table": SILVER_TABLE, "rows_in": n_in, "rows_written": n_silver, "rows_quarantined": n_quarantine,
+        "details": {"quarantine_by_rule": dict(sorted(per_rule.items())), "titulaires_written": n_tit,
+                    "concessions_not_in_scope": bronze.filter(F.col("record_kind") == "contrat-concession").count()},
+    }

@@ -1,0 +1,1 @@
+"""Data contracts and the common referential: the one source of truth for code lists and rules."""

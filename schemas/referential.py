@@ -1,0 +1,89 @@
+"""The one loader of the common referential (versioned data files under ``schemas/referential``)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+REFERENTIAL_DIR = Path(__file__).resolve().parent / "referential"
+GEO_DIR = REFERENTIAL_DIR / "geo"
+IDF_DEPARTEMENTS = ("75", "77", "78", "91", "92", "93", "94", "95")
+COG_VINTAGE = "COG 2026"
+
+
+def fold(value: str) -> str:
+    """Case-, accent- and space-insensitive key used to match enum variants."""
+    text = unicodedata.normalize("NFKD", value.strip().replace("’", "'"))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.casefold().split())
+
+
+@dataclass(frozen=True)
+class CodeList:
+    name: str
+    values: tuple[str, ...]
+    _lookup: dict[str, str]
+
+    def canonical(self, value: object) -> str | None:
+        """Canonical value for a raw value or one of its known variants; None when unknown."""
+        if value is None:
+            return None
+        return self._lookup.get(fold(str(value)))
+
+
+@cache
+def code_list(name: str) -> CodeList:
+    data = json.loads((REFERENTIAL_DIR / "decp_code_lists.json").read_text(encoding="utf-8"))
+    entries = data[name]
+    lookup: dict[str, str] = {}
+    for canonical, variants in entries.items():
+        for v in (canonical, *variants):
+            lookup[fold(v)] = canonical
+    return CodeList(name, tuple(entries), lookup)
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@cache
+def departements() -> dict[str, str]:
+    """All French départements (code -> name), including DOM/COM codes."""
+    return {r["code"]: r["nom"] for r in _read_csv(REFERENTIAL_DIR / "departements.csv")}
+
+
+@cache
+def idf_communes() -> tuple[dict[str, str], ...]:
+    """IDF communes, Paris arrondissements and former communes (COG 2026)."""
+    return tuple(_read_csv(GEO_DIR / "idf_communes_cog2026.csv"))
+
+
+@cache
+def insee_to_departement() -> dict[str, str]:
+    return {r["code_insee"]: r["departement_code"] for r in idf_communes()}
+
+
+@cache
+def postal_to_departement() -> dict[str, str]:
+    """Postal code -> département, for IDF postal codes that map to a single département."""
+    seen: dict[str, set[str]] = {}
+    for r in idf_communes():
+        for cp in filter(None, r["codes_postaux"].split("|")):
+            seen.setdefault(cp, set()).add(r["departement_code"])
+    return {cp: next(iter(d)) for cp, d in seen.items() if len(d) == 1}
+
+
+@cache
+def social_consideration_categories() -> dict[str, tuple[str, str]]:
+    """DECP social consideration (''= unknown) -> (category code, French label)."""
+    rows = _read_csv(REFERENTIAL_DIR / "social_consideration_categories.csv")
+    return {r["consideration"]: (r["category"], r["label_fr"]) for r in rows}
+
+
+def idf_departements_geojson() -> dict:
+    return json.loads((GEO_DIR / "idf_departements_2018.geojson").read_text(encoding="utf-8"))
