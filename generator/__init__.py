@@ -1,0 +1,1 @@
+"""Seeded generator of realistic (synthetic) source files for the demo, tests and benchmark."""
