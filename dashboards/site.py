@@ -64,6 +64,7 @@ def departement_map(gold: pd.DataFrame, geojson: dict) -> go.Figure:
 
 
 def _page(title: str, intro: str, figures: list[go.Figure], data: dict) -> str:
+    payload = html.escape(json.dumps(data, ensure_ascii=False), quote=False)
     charts = "\n".join(
         f'<section class="chart">{fig.to_html(full_html=False, include_plotlyjs=False)}</section>' for fig in figures
     )
@@ -76,7 +77,7 @@ def _page(title: str, intro: str, figures: list[go.Figure], data: dict) -> str:
 <h1>{html.escape(title)}</h1>
 <p>{html.escape(intro)}</p>
 {charts}
-<script type="application/json" id="figures-data">{html.escape(json.dumps(data, ensure_ascii=False), quote=False)}</script>
+<script type="application/json" id="figures-data">{payload}</script>
 </body></html>
 """
 
@@ -96,8 +97,8 @@ def build_site(gold: pd.DataFrame, out_dir: Path) -> list[Path]:
             d: int(n) for d, n in totals.groupby("departement")["nb_marches"].sum().items()
         },
     }
-    intro = (f"{data['nb_marches_total']:,} marchés publics (données essentielles DECP), dont l'exécution est "
-             "localisée par département. Les considérations sociales ne sont publiées que depuis le format 2022 "
+    intro = (f"{data['nb_marches_total']:,} marchés publics (données essentielles DECP), dont l'exécution "
+             "est localisée par département. Les considérations sociales ne sont publiées que depuis le format 2022 "
              "(2024) : avant, elles sont « inconnues », pas « absentes.»").replace(",", "\u202f")
     page = _page("Observatoire des clauses sociales — Île-de-France", intro,
                  [monthly_figure(gold), departement_map(gold, ref.idf_departements_geojson())], data)

@@ -30,11 +30,8 @@ def read_table(spark: SparkSession, settings: Settings, name: str, schema: T.Str
 def write_table(df: DataFrame, settings: Settings, name: str, mode: str = "overwrite",
                 partition_by: list[str] | None = None) -> None:
     """One atomic Delta commit; overwrite also replaces the schema (tables are rebuilt, not patched)."""
-    writer = df.write.format("delta").mode(mode)
-    if mode == "overwrite":
-        writer = writer.option("overwriteSchema", "true")
-    else:
-        writer = writer.option("mergeSchema", "true")
+    schema_option = "overwriteSchema" if mode == "overwrite" else "mergeSchema"
+    writer = df.write.format("delta").mode(mode).option(schema_option, "true")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(settings.table_uri(name))

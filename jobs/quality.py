@@ -94,7 +94,7 @@ def pandera_schema(table: str, columns: dict[str, T.DataType], today: date) -> p
         if pred is None:
             continue
 
-        def _holds(data, rule_id: str, _pred: Column = pred) -> bool:  # noqa: ARG001 (pandera passes rule_id)
+        def _holds(data, rule_id: str, _pred: Column = pred) -> bool:
             return data.dataframe.filter(~_pred).limit(1).count() == 0
 
         checks.setdefault(rule.column, []).append(

@@ -69,6 +69,17 @@ class Settings:
     def on_s3(self) -> bool:
         return self.lake_uri.startswith(("s3a://", "s3://"))
 
+    @property
+    def inbox_path(self) -> Path:
+        return Path(self.inbox_dir)
+
+    @property
+    def lake_path(self) -> Path:
+        """The lake as a local folder (only meaningful when the lake is not on S3)."""
+        if self.on_s3:
+            raise ValueError(f"the lake {self.lake_uri} is on object storage, not a local folder")
+        return Path(self.lake_uri)
+
     def table_uri(self, name: str) -> str:
         """URI of a Delta table of the lake, e.g. ``table_uri("silver/marches")``."""
         return f"{self.lake_uri}/{name}"

@@ -1,0 +1,33 @@
+# Two commands matter: `make demo` and `make test`. Both install what they need first (infra/bootstrap.sh).
+SHELL := /bin/bash
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+PY := $(ROOT)/.venv/bin/python
+AIRFLOW_ENV := source $(ROOT)/infra/airflow/env.sh
+DEMO_CONTRACTS ?= 3000
+DEMO_DATE ?= $(shell date -u +%Y-%m-01)
+
+.PHONY: setup demo test lint generate airflow-db clean-demo
+
+setup:  ## venv, Spark jars and the test S3 server, into a cache outside the clone
+	@bash $(ROOT)/infra/bootstrap.sh
+
+airflow-db: setup
+	@$(AIRFLOW_ENV) && $(ROOT)/.venv/bin/airflow db migrate >/dev/null
+
+generate: setup  ## synthetic DECP files (+ the official examples) into the inbox
+	@$(AIRFLOW_ENV) && $(PY) -m generator --contracts $(DEMO_CONTRACTS) --with-samples >/dev/null
+
+demo: airflow-db generate  ## the whole pipeline through Airflow on the local lake (./lake, ./output)
+	@$(AIRFLOW_ENV) && time $(ROOT)/.venv/bin/airflow dags test decp_pipeline $(DEMO_DATE) > $(ROOT)/.airflow/demo.log 2>&1 \
+	  || { tail -50 $(ROOT)/.airflow/demo.log; exit 1; }
+	@$(AIRFLOW_ENV) && $(PY) -m jobs.summary
+
+test: setup  ## lint, then the whole test suite (unit, Spark + Delta, S3 server, Airflow)
+	@$(ROOT)/.venv/bin/ruff check $(ROOT)
+	@$(AIRFLOW_ENV) && cd $(ROOT) && $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	@$(ROOT)/.venv/bin/ruff check $(ROOT)
+
+clean-demo:  ## remove the local lake, outputs and Airflow state (not the caches)
+	rm -rf $(ROOT)/lake $(ROOT)/output $(ROOT)/data $(ROOT)/.airflow
