@@ -1,0 +1,135 @@
+"""The DECP chain on the real S3-compatible server over s3a://, tables read back from the server."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter, defaultdict
+from datetime import date
+
+import pytest
+
+from generator.decp import DirtRates, generate
+from jobs import pipeline
+from jobs.landing import read_manifest
+from schemas.referential import GEO_DIR
+from tests.conftest import copy_samples
+
+pytestmark = [pytest.mark.spark, pytest.mark.s3]
+
+
+def expected_gold_from_raw(inbox_decp) -> tuple[Counter, dict]:
+    """Contracts and amounts per (month, département), computed from the generated files alone."""
+    dep_of_postal, dep_of_insee = {}, {}
+    with (GEO_DIR / "idf_communes_cog2026.csv").open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            dep_of_insee[row["code_insee"]] = row["departement_code"]
+            for cp in row["codes_postaux"].split("|"):
+                dep_of_postal.setdefault(cp, row["departement_code"])
+    counts, amounts, seen = Counter(), defaultdict(float), set()
+    for path in sorted(inbox_decp.glob("decp_*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        items = doc["marches"] if isinstance(doc["marches"], list) else doc["marches"]["marche"]
+        for m in items:
+            uid = m["acheteur"]["id"] + m["id"]
+            if uid in seen:  # a republication: counted once
+                continue
+            seen.add(uid)
+            code, kind = m["lieuExecution"]["code"], m["lieuExecution"]["typeCode"]
+            dep = {"Code postal": dep_of_postal.get(code), "Code commune": dep_of_insee.get(code),
+                   "Code département": code}[kind]
+            key = (m["dateNotification"][:7], dep)
+            counts[key] += 1
+            amounts[key] += m["montant"]
+    return counts, amounts
+
+
+@pytest.fixture(scope="module")
+def chain(spark, s3_server, tmp_path_factory):
+    import dataclasses
+    import uuid
+
+    from jobs.settings import Settings
+
+    tmp = tmp_path_factory.mktemp("chain")
+    settings = dataclasses.replace(
+        Settings.from_env(), lake_uri=f"s3a://chain-{uuid.uuid4().hex[:8]}/lake", inbox_dir=str(tmp / "inbox"),
+        output_dir=str(tmp / "output"), s3_endpoint=s3_server.endpoint, s3_access_key=s3_server.access_key,
+        s3_secret_key=s3_server.secret_key,
+    )
+    no_dirt = DirtRates(invalid_siret=0, absurd_amount=0, duration_nc=0, republication=0.05)
+    generate(settings.inbox_path / "decp", 400, date(2023, 1, 1), date(2024, 12, 1), seed=7, dirt=no_dirt)
+    copy_samples(settings.inbox_path, "format-2022-v2/json_*.json", "dirty/*.json")
+    report_path = pipeline.run_all("run-1", settings)
+    return settings, json.loads(report_path.read_text())
+
+
+def table(spark, settings, name):
+    return spark.read.format("delta").load(settings.table_uri(name))
+
+
+def test_raw_zone_and_manifest_are_on_the_server(chain):
+    settings, _ = chain
+    manifest = read_manifest(settings, "decp")
+    assert len(manifest) == 2 + 3 + 2  # two generated years, three official 2022 examples, two dirty samples
+    assert all(m["uri"].startswith(settings.lake_uri + "/raw/decp/landed_date=") for m in manifest)
+
+
+def test_every_table_is_balanced_in_the_run_report(chain):
+    _, report = chain
+    assert report["balanced"] is True
+    tables = {t["table"]: t for t in report["tables"]}
+    bronze, silver = tables["bronze/decp_marches"], tables["silver/marches"]
+    assert bronze["rows_in"] == bronze["rows_written"] > 400
+    assert silver["rows_in"] == silver["rows_written"] + silver["rows_quarantined"]
+    assert silver["rows_quarantined"] > 0
+
+
+def test_official_broken_examples_are_quarantined_with_reasons(chain, spark):
+    settings, _ = chain
+    q = table(spark, settings, "quarantine/marches").filter("uid = '21750001630066TEST2022'").collect()
+    assert q, "the official example with a Luhn-invalid buyer SIRET must be quarantined"
+    assert all("decp.acheteur_siret" in r.rule_ids for r in q)
+    assert all("acheteur.id is not a valid SIRET: 21750001630066" in r.messages for r in q)
+    assert all(r.record_json and json.loads(r.record_json)["id"] == "TEST2022" for r in q)
+    silver_uids = {r.uid for r in table(spark, settings, "silver/marches").select("uid").collect()}
+    assert "21750001630066TEST2022" not in silver_uids
+
+
+def test_gold_equals_figures_computed_from_the_raw_files(chain, spark):
+    settings, _ = chain
+    counts, amounts = expected_gold_from_raw(settings.inbox_path / "decp")
+    # The one official 2022 example that passes every rule (TEST2022Bis: valid SIRET, Paris, May 2024,
+    # its modification brings the amount to 123,457.87 €).
+    counts[("2024-05", "75")] += 1
+    amounts[("2024-05", "75")] += 123457.87
+    gold = table(spark, settings, "gold/marches_par_mois_departement").filter(
+        "consideration_sociale = 'TOUTES' and mois >= '2023-01-01' and mois < '2025-01-01'").collect()
+    got = {(r.mois.isoformat()[:7], r.departement): (r.nb_marches, r.montant_total) for r in gold}
+    assert set(got) == set(counts)
+    for key, n in counts.items():
+        assert got[key][0] == n, key
+        assert got[key][1] == pytest.approx(amounts[key], rel=1e-9), key
+    assert sum(counts.values()) >= 380
+
+
+def test_2019_format_years_count_as_unknown_consideration(chain, spark):
+    settings, _ = chain
+    g = table(spark, settings, "gold/marches_par_mois_departement")
+    y2023 = {r.consideration_sociale for r in g.filter("annee = 2023").select("consideration_sociale").collect()}
+    assert y2023 == {"INCONNUE", "TOUTES"}
+    y2024 = {r.consideration_sociale for r in g.filter("annee = 2024").select("consideration_sociale").collect()}
+    assert {"CLAUSE_SOCIALE", "AUCUNE"} <= y2024 and "INCONNUE" not in y2024
+
+
+def test_rerun_changes_nothing(chain, spark):
+    settings, _ = chain
+    before_bronze = table(spark, settings, "bronze/decp_marches").count()
+    before_gold = sorted(tuple(r) for r in table(spark, settings, "gold/marches_par_mois_departement").collect())
+    report = json.loads(pipeline.run_all("run-2", settings).read_text())
+    stages = {s["stage"]: s for s in report["stages"]}
+    assert stages["landing"]["landed"] == 0 and stages["landing"]["skipped"] == 7
+    assert stages["bronze_decp"]["rows_written"] == 0
+    assert table(spark, settings, "bronze/decp_marches").count() == before_bronze
+    after_gold = sorted(tuple(r) for r in table(spark, settings, "gold/marches_par_mois_departement").collect())
+    assert after_gold == before_gold
