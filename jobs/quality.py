@@ -98,7 +98,7 @@ def pandera_schema(table: str, columns: dict[str, T.DataType], today: date) -> p
             return data.dataframe.filter(~_pred).limit(1).count() == 0
 
         checks.setdefault(rule.column, []).append(
-            pa.Check(_holds, name=rule.id, error=rule.message, rule_id=rule.id)
+            pa.Check(_holds, name=rule.id, error=f"{rule.id}: {rule.message}", rule_id=rule.id)
         )
     return pa.DataFrameSchema(
         {name: pa.Column(dtype, checks=checks.get(name, []), nullable=True) for name, dtype in columns.items()},
@@ -114,5 +114,5 @@ def audit(df: DataFrame, schema: pa.DataFrameSchema) -> list[str]:
     for level in errors.values():
         for kind in level.values():
             for err in kind:
-                messages.append(f"{err.get('column')}: {err.get('check')} ({err.get('error')})")
+                messages.append(f"{err.get('column')}: {err.get('error')}")
     return messages

@@ -51,7 +51,7 @@ RULES: dict[str, Rule] = _rules(
     Rule("decp.publication_after_notification", "marches", "date_publication", "not_before",
          "data published before the contract was notified", {"other": "date_notification"}, required=False),
     Rule("decp.montant_plausible", "marches", "montant", "range",
-         f"montant missing or outside [{MONTANT_MIN_EUR:.0f} €, {MONTANT_MAX_EUR:.0e} €]",
+         f"montant missing or outside [{MONTANT_MIN_EUR:,.0f} €, {MONTANT_MAX_EUR:,.0f} €]",
          {"min": MONTANT_MIN_EUR, "max": MONTANT_MAX_EUR}),
     Rule("decp.duree_mois_valid", "marches", "duree_mois", "range",
          f"dureeMois missing or outside [1, {DUREE_MAX_MOIS}] months", {"min": 1, "max": DUREE_MAX_MOIS}),

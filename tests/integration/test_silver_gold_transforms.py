@@ -1,0 +1,113 @@
+"""Silver and gold transforms on handmade bronze rows (real Spark, no storage)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import pytest
+from pyspark.sql import functions as F
+
+from jobs import gold_marches, quality, silver_marches
+from jobs.bronze_decp import BRONZE_SCHEMA
+
+pytestmark = pytest.mark.spark
+TODAY = date(2026, 11, 28)
+VALID_SIRET = "21750001600019"  # Ville de Paris
+
+
+def marche(**overrides):
+    rec = {
+        "id": "2024001", "acheteur": {"id": VALID_SIRET}, "nature": "Marché", "objet": "Nettoyage",
+        "codeCPV": "90910000", "procedure": "Procédure adaptée",
+        "lieuExecution": {"code": "93200", "typeCode": "Code postal"}, "dureeMois": 12,
+        "dateNotification": "2024-03-10", "datePublicationDonnees": "2024-03-20", "montant": 100000,
+        "titulaires": [{"titulaire": {"typeIdentifiant": "SIRET", "id": "55204599900869"}}],
+        "considerationsSociales": {"considerationSociale": ["Clause sociale"]},
+    }
+    rec.update(overrides)
+    return rec
+
+
+def bronze_rows(spark, records, fmt="2022"):
+    rows = [("file.json", "sha", i, fmt, "marche", json.dumps(r), "load-1", datetime(2026, 11, 1))
+            for i, r in enumerate(records)]
+    return spark.createDataFrame(rows, BRONZE_SCHEMA)
+
+
+CASES = {
+    "decp.acheteur_siret": {"acheteur": {"id": "21750001630066"}},
+    "decp.montant_plausible": {"montant": 1.0e17},
+    "decp.duree_mois_valid": {"dureeMois": 360},
+    "decp.date_notification_valid": {"dateNotification": "5021-02-18"},
+    "decp.publication_after_notification": {"datePublicationDonnees": "2024-01-01"},
+    "decp.considerations_not_combined": {
+        "considerationsSociales": {"considerationSociale": ["Pas de considération sociale", "Clause sociale"]}},
+    "decp.cpv_format": {"codeCPV": "4521"},
+    "decp.uid_present": {"id": None},
+    "decp.titulaires_present": {"titulaires": []},
+    "decp.nature_known": {"nature": "Concession"},
+}
+
+
+def test_each_rule_sends_its_row_to_quarantine_with_a_message(spark):
+    records = [marche(**{"id": f"R{i}", **change}) for i, change in enumerate(CASES.values())] + [marche(id="OK")]
+    silver, _, quarantine = silver_marches.build(bronze_rows(spark, records), TODAY)
+    assert [r.id for r in silver.collect()] == ["OK"]
+    got = {r.id: (r.rule_ids, r.messages) for r in quarantine.collect()}
+    for i, rule_id in enumerate(CASES):
+        rule_ids, messages = got[f"R{i}" if rule_id != "decp.uid_present" else None]
+        assert rule_id in rule_ids, (rule_id, rule_ids)
+        assert all(messages), rule_id
+    assert got["R1"][1] == ["montant missing or outside [1 €, 15,000,000,000 €]: 1.0E17"]
+    assert len(got) == len(CASES)
+
+
+def test_republication_keeps_the_latest_and_quarantines_the_other(spark):
+    old = marche(montant=100000, datePublicationDonnees="2024-03-20")
+    new = marche(montant=120000, datePublicationDonnees="2024-06-01")
+    silver, titulaires, quarantine = silver_marches.build(bronze_rows(spark, [old, new]), TODAY)
+    assert [r.montant for r in silver.collect()] == [120000.0]
+    [q] = quarantine.collect()
+    assert q.rule_ids == ["decp.duplicate"] and "file.json#1" in q.messages[0]
+    assert titulaires.count() == 1
+
+
+def test_titulaire_shares_never_exceed_the_contract_amount(spark):
+    three = [{"titulaire": {"typeIdentifiant": "SIRET", "id": s}}
+             for s in ("55204599900869", "44306184100047", "35600000000048")]
+    _, titulaires, _ = silver_marches.build(bronze_rows(spark, [marche(titulaires=three, montant=90000)]), TODAY)
+    shares = [r.montant_part for r in titulaires.collect()]
+    assert shares == [30000.0] * 3 and sum(shares) == 90000.0
+
+
+def test_pandera_audit_fails_on_rows_that_break_a_rule(spark):
+    silver, _, _ = silver_marches.build(bronze_rows(spark, [marche()]), TODAY)
+    schema = silver_marches.silver_contract(TODAY)
+    assert quality.audit(silver, schema) == []
+    broken = silver.withColumn("montant", F.lit(-5.0))
+    failures = quality.audit(broken, schema)
+    assert any("decp.montant_plausible" in f for f in failures), failures
+
+
+def test_gold_counts_each_contract_once_per_category_and_once_in_total(spark):
+    records = [
+        marche(id="A", considerationsSociales={"considerationSociale": ["Clause sociale", "Critère social"]}),
+        marche(id="B", considerationsSociales={"considerationSociale": ["Pas de considération sociale"]},
+               montant=50000),
+        marche(id="C", lieuExecution={"code": "11", "typeCode": "Code région"}, montant=10),
+    ]
+    silver, _, _ = silver_marches.build(bronze_rows(spark, records), TODAY)
+    gold = {(r.departement, r.consideration_sociale): (r.nb_marches, r.montant_total)
+            for r in gold_marches.build(silver).collect()}
+    assert gold == {
+        ("93", "CLAUSE_SOCIALE"): (1, 100000.0), ("93", "CRITERE_SOCIAL"): (1, 100000.0),
+        ("93", "AUCUNE"): (1, 50000.0), ("93", "TOUTES"): (2, 150000.0),
+        ("NON_VENTILE", "CLAUSE_SOCIALE"): (1, 10.0), ("NON_VENTILE", "TOUTES"): (1, 10.0),
+    }
+
+
+def test_2019_records_are_unknown_in_gold(spark):
+    silver, _, _ = silver_marches.build(bronze_rows(spark, [marche()], fmt="2019"), TODAY)
+    cats = {r.consideration_sociale for r in gold_marches.build(silver).collect()}
+    assert cats == {"INCONNUE", "TOUTES"}
