@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from jobs.settings import PROJECT_ROOT, Settings
 from tests.s3server import new_server
 
 SAMPLES = PROJECT_ROOT / "samples" / "decp"
+logging.getLogger("py4j").setLevel(logging.WARNING)  # its shutdown chatter outlives pytest's log capture
 
 
 @pytest.fixture(scope="session")
