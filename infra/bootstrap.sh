@@ -12,8 +12,8 @@ UV_VERSION="0.9.30"
 S3PROXY_VERSION="3.1.0"
 mkdir -p "$CACHE"
 
-hash_of() { sha256sum "$@" | sha256sum | cut -c1-12; }
-link() { ln -sfn "$1" "$2"; }
+hash_of() { cat "$@" | sha256sum | cut -c1-12; }  # content only: the same in every clone
+link() { mkdir -p "$(dirname "$2")"; ln -sfn "$1" "$2"; }
 log() { echo "[bootstrap] $*" >&2; }
 
 # --- Python environment -------------------------------------------------------------------
@@ -33,7 +33,7 @@ jars="$CACHE/jars-$(hash_of "$ROOT/infra/jars/pom.xml")"
 if [ ! -f "$jars/.complete" ]; then
   log "resolving Spark jars into $jars"
   rm -rf "$jars" "$jars.tmp"
-  mvn -B -q -f "$ROOT/infra/jars/pom.xml" dependency:copy-dependencies \
+  mvn -B -q -Dstyle.color=never -f "$ROOT/infra/jars/pom.xml" dependency:copy-dependencies \
       -DincludeScope=runtime -DoutputDirectory="$jars.tmp"
   # Drop every artifact pyspark already ships (its own versions win; two copies on the classpath break).
   pyjars="$("$venv/bin/python" -c 'import pyspark,os;print(os.path.join(os.path.dirname(pyspark.__file__),"jars"))')"
@@ -51,7 +51,7 @@ s3p="$CACHE/s3proxy-$S3PROXY_VERSION"
 if [ ! -f "$s3p/.complete" ]; then
   log "fetching S3Proxy $S3PROXY_VERSION into $s3p"
   rm -rf "$s3p" "$s3p.tmp"
-  mvn -B -q dependency:copy -Dartifact="org.gaul:s3proxy:$S3PROXY_VERSION:jar:jar-with-dependencies" \
+  mvn -B -q -Dstyle.color=never dependency:copy -Dartifact="org.gaul:s3proxy:$S3PROXY_VERSION:jar:jar-with-dependencies" \
       -DoutputDirectory="$s3p.tmp" -Dmdep.stripVersion=true
   mv "$s3p.tmp/s3proxy-jar-with-dependencies.jar" "$s3p.tmp/s3proxy.jar"
   touch "$s3p.tmp/.complete"
