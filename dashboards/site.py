@@ -12,33 +12,33 @@ import plotly
 import plotly.express as px
 import plotly.graph_objects as go
 
+from dashboards.maps import choropleth
 from schemas import referential as ref
 
 CATEGORY_LABELS = {cat: label for cat, label in ref.social_consideration_categories().values()}
+CATEGORY_COLORS = {"CLAUSE_SOCIALE": "#1b9e77", "CRITERE_SOCIAL": "#386cb0", "MARCHE_RESERVE": "#e6ab02",
+                   "AUCUNE": "#bdbdbd", "INCONNUE": "#e5e5e5"}
 PLOTLY_JS = "plotly.min.js"
 
 
-def _bounds(geojson: dict) -> tuple[float, float, float, float]:
-    xs, ys = [], []
+# The observatory covers Île-de-France since DECP open data began (October 2018).
+PERIOD_START = pd.Timestamp("2018-10-01")
 
-    def walk(coords):
-        if coords and isinstance(coords[0], int | float):
-            xs.append(coords[0])
-            ys.append(coords[1])
-        else:
-            for c in coords:
-                walk(c)
 
-    for feature in geojson["features"]:
-        walk(feature["geometry"]["coordinates"])
-    return min(xs), min(ys), max(xs), max(ys)
+def observatory_scope(gold: pd.DataFrame) -> pd.DataFrame:
+    """Cells of the observatory: IDF départements (and IDF contracts not allocated), since October 2018."""
+    in_idf = gold["departement"].isin([*ref.IDF_DEPARTEMENTS, "NON_VENTILE"])
+    return gold[in_idf & (gold["mois"] >= PERIOD_START)]
 
 
 def monthly_figure(gold: pd.DataFrame) -> go.Figure:
     df = gold[gold["consideration_sociale"] != "TOUTES"]
     df = df.groupby(["mois", "consideration_sociale"], as_index=False)["nb_marches"].sum()
     df["Considération sociale"] = df["consideration_sociale"].map(CATEGORY_LABELS)
+    order = [CATEGORY_LABELS[c] for c in CATEGORY_COLORS]
     fig = px.bar(df, x="mois", y="nb_marches", color="Considération sociale",
+                 category_orders={"Considération sociale": order},
+                 color_discrete_map={CATEGORY_LABELS[c]: color for c, color in CATEGORY_COLORS.items()},
                  labels={"mois": "Mois de notification", "nb_marches": "Nombre de marchés"},
                  title="Marchés notifiés par mois et considération sociale")
     fig.update_layout(barmode="stack", legend_title_text="Considération sociale")
@@ -47,20 +47,10 @@ def monthly_figure(gold: pd.DataFrame) -> go.Figure:
 
 def departement_map(gold: pd.DataFrame, geojson: dict) -> go.Figure:
     totals = gold[(gold["consideration_sociale"] == "TOUTES") & gold["departement"].isin(ref.IDF_DEPARTEMENTS)]
-    totals = totals.groupby("departement", as_index=False).agg(
-        nb_marches=("nb_marches", "sum"), montant_total=("montant_total", "sum"))
-    totals["nom"] = totals["departement"].map(ref.departements())
-    totals["montant_meur"] = (totals["montant_total"] / 1e6).round(1)
-    x0, y0, x1, y1 = _bounds(geojson)
-    fig = px.choropleth_map(
-        totals, geojson=geojson, locations="departement", featureidkey="properties.code", color="nb_marches",
-        hover_name="nom", hover_data={"departement": True, "montant_meur": True, "nb_marches": True},
-        labels={"nb_marches": "Marchés", "montant_meur": "Montant (M€)", "departement": "Département"},
-        map_style="white-bg", center={"lon": (x0 + x1) / 2, "lat": (y0 + y1) / 2}, zoom=7.2, opacity=0.8,
-        color_continuous_scale="Blues", title="Marchés par département d'exécution (toute la période)",
-    )
-    fig.update_layout(margin={"l": 0, "r": 0, "t": 40, "b": 0})
-    return fig
+    totals = totals.groupby("departement").agg(nb_marches=("nb_marches", "sum"), montant=("montant_total", "sum"))
+    extra = {d: f"<br>Montant : {m / 1e6:,.1f} M€".replace(",", "\u202f") for d, m in totals["montant"].items()}
+    return choropleth(geojson, totals["nb_marches"].to_dict(), title="Marchés par département d'exécution",
+                      value_label="Marchés", hover_extra=extra)
 
 
 def _page(title: str, intro: str, figures: list[go.Figure], data: dict) -> str:
@@ -89,6 +79,7 @@ def build_site(gold: pd.DataFrame, out_dir: Path) -> list[Path]:
     shutil.copyfile(js, out_dir / PLOTLY_JS)
     gold = gold.copy()
     gold["mois"] = pd.to_datetime(gold["mois"])
+    gold = observatory_scope(gold)
     totals = gold[gold["consideration_sociale"] == "TOUTES"]
     data = {
         "nb_marches_total": int(totals["nb_marches"].sum()),
@@ -97,9 +88,10 @@ def build_site(gold: pd.DataFrame, out_dir: Path) -> list[Path]:
             d: int(n) for d, n in totals.groupby("departement")["nb_marches"].sum().items()
         },
     }
-    intro = (f"{data['nb_marches_total']:,} marchés publics (données essentielles DECP), dont l'exécution "
-             "est localisée par département. Les considérations sociales ne sont publiées que depuis le format 2022 "
-             "(2024) : avant, elles sont « inconnues », pas « absentes.»").replace(",", "\u202f")
+    count = f"{data['nb_marches_total']:,}".replace(",", "\u202f")
+    intro = (f"{count} marchés publics exécutés en Île-de-France et notifiés depuis octobre 2018 (données "
+             "essentielles DECP). Les considérations sociales ne sont publiées que depuis le format 2022 (2024) : "
+             "avant, elles sont « inconnues », pas « absentes ».")
     page = _page("Observatoire des clauses sociales — Île-de-France", intro,
                  [monthly_figure(gold), departement_map(gold, ref.idf_departements_geojson())], data)
     index = out_dir / "index.html"
