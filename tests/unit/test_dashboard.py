@@ -32,4 +32,4 @@ def test_site_is_offline_and_its_figures_match_the_gold_cells(tmp_path):
     assert data["nb_marches_total"] == 7
     assert data["montant_total"] == 1350.0
     assert data["nb_marches_par_departement"] == {"75": 4, "93": 3}
-    assert "7\u202fmarchés publics" in page
+    assert "<p>7 marchés publics exécutés en Île-de-France" in page
