@@ -27,7 +27,8 @@ def main() -> None:
     end = date.fromisoformat(args.end + "-01") if args.end else (first_of_month - timedelta(days=1)).replace(day=1)
     paths = decp.generate(inbox / "decp", args.contracts, start, end, seed=args.seed)
     if args.with_samples:
-        for sample in sorted((PROJECT_ROOT / "samples" / "decp").rglob("*.json")):
+        samples = (PROJECT_ROOT / "samples" / "decp").rglob("*")
+        for sample in sorted(p for p in samples if p.suffix in (".json", ".xml")):
             target = inbox / "decp" / sample.name
             shutil.copyfile(sample, target)
             paths.append(target)

@@ -77,7 +77,15 @@ def iter_records(doc: Any) -> Iterator[RawRecord]:
 
 
 def parse_document(data: bytes) -> list[RawRecord]:
-    """Decode and split one DECP JSON file; raises DecpDocumentError with a readable reason."""
+    """Decode and split one DECP file (JSON or XML); raises DecpDocumentError with a readable reason."""
+    if data.lstrip()[:1] == b"<" or (data[:3] == b"\xef\xbb\xbf" and data[3:].lstrip()[:1] == b"<"):
+        from jobs.decp.xml_records import DecpXmlError, parse_xml
+
+        try:
+            return [RawRecord(fmt, kind, i, json.dumps(rec, ensure_ascii=False))
+                    for i, (fmt, kind, rec) in enumerate(parse_xml(data))]
+        except DecpXmlError as exc:
+            raise DecpDocumentError(str(exc)) from exc
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

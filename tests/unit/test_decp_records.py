@@ -51,3 +51,34 @@ def test_non_object_record_is_kept_with_unknown_kind():
 def test_unreadable_documents_raise_a_readable_reason(data, reason):
     with pytest.raises(DecpDocumentError, match=reason):
         parse_document(data)
+
+
+def test_xml_2019_and_2022_records_have_the_json_shapes():
+    got = kinds(SAMPLES / "format-2019-v1.5" / "xml_paquet.xml")
+    assert got == [("2019", "contrat-concession")] * 2 + [("2019", "marche")] * 2
+    assert kinds(SAMPLES / "format-2022-v2" / "xml_Marche.xml") == [("2022", "marche")] * 2
+    [single] = parse_document((SAMPLES / "format-2019-v1.5" / "xml_mar-basique.xml").read_bytes())
+    record = json.loads(single.record_json)
+    assert record["acheteur"] == {"id": "21350238800019", "nom": "Ville de Rennes"}
+    assert [t["titulaire"]["id"] for t in record["titulaires"]] == ["81223113200026", "DE814864138"]
+
+
+def test_xml_control_characters_are_removed_before_parsing():
+    data = b"<marches><marche><id>A\x01B</id><objet>x\x0bY</objet></marche></marches>"
+    [record] = parse_document(data)
+    assert json.loads(record.record_json) == {"id": "AB", "objet": "xY"}
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<marches><marche><objet>&lol3;</objet></marche></marches>"""
+EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<marches><marche><objet>&xxe;</objet></marche></marches>"""
+
+
+@pytest.mark.parametrize("data", [BILLION_LAUGHS, EXTERNAL_ENTITY], ids=["entity-expansion", "external-entity"])
+def test_hostile_xml_is_refused(data):
+    with pytest.raises(DecpDocumentError, match="refused XML"):
+        parse_document(data)
