@@ -1,6 +1,6 @@
 """raw -> bronze: every DECP record of every landed file, as published, plus lineage columns.
 
-Unreadable files (broken JSON, wrong encoding, no DECP container) go to ``quarantine/decp_files``
+Unreadable files (broken JSON/XML, wrong encoding, no DECP container) go to ``quarantine/files``
 with the reason; the rest of the batch loads.
 """
 
@@ -15,12 +15,11 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from jobs.decp.records import DecpDocumentError, parse_document
-from jobs.delta_io import read_table, write_table
-from jobs.landing import read_manifest
+from jobs.delta_io import write_table
+from jobs.raw_files import one_file_per_batch, pending_files, quarantine_files, read_files
 from jobs.settings import Settings
 
 BRONZE_TABLE = "bronze/decp_marches"
-FILE_QUARANTINE_TABLE = "quarantine/decp_files"
 
 PARSED_SCHEMA = T.StructType([
     T.StructField("source_file", T.StringType(), False),
@@ -37,17 +36,6 @@ BRONZE_SCHEMA = T.StructType([
     T.StructField("load_id", T.StringType(), False),
     T.StructField("ingested_at", T.TimestampType(), False),
 ])
-FILE_QUARANTINE_SCHEMA = T.StructType([
-    T.StructField("source_file", T.StringType(), False),
-    T.StructField("source_sha256", T.StringType(), False),
-    T.StructField("rule_id", T.StringType(), False),
-    T.StructField("message", T.StringType(), False),
-    T.StructField("raw_head", T.StringType(), True),
-    T.StructField("load_id", T.StringType(), False),
-    T.StructField("quarantined_at", T.TimestampType(), False),
-])
-
-
 def _parse_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     for batch in batches:
         for row in batch.itertuples(index=False):
@@ -80,50 +68,26 @@ def parse_files(files: DataFrame) -> DataFrame:
     return files.select("source_file", "source_sha256", "content").mapInPandas(_parse_batches, PARSED_SCHEMA)
 
 
-def pending_files(spark: SparkSession, settings: Settings) -> list[dict]:
-    """Landed DECP files not yet in bronze nor in the file quarantine."""
-    manifest = read_manifest(settings, "decp")
-    done = {r[0] for r in read_table(spark, settings, BRONZE_TABLE, BRONZE_SCHEMA)
-            .select("source_sha256").distinct().collect()}
-    done |= {r[0] for r in read_table(spark, settings, FILE_QUARANTINE_TABLE, FILE_QUARANTINE_SCHEMA)
-             .select("source_sha256").distinct().collect()}
-    return sorted((e for e in manifest if e["sha256"] not in done), key=lambda e: e["uri"])
-
-
-def _spark_path(uri: str) -> str:
-    return uri if "://" in uri else f"file:{uri}"
-
-
 def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime) -> dict:
-    files = pending_files(spark, settings)
+    files = pending_files(spark, settings, "decp", [BRONZE_TABLE])
     report = {"table": BRONZE_TABLE, "files": len(files), "rows_in": 0, "rows_written": 0, "rows_quarantined": 0}
     if not files:
         return report
-    by_path = spark.createDataFrame([(_spark_path(e["uri"]), e["uri"], e["sha256"]) for e in files],
-                                    "path string, source_file string, source_sha256 string")
-    previous = spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch")
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "4")  # one row = one whole file
-    try:
-        raw = spark.read.format("binaryFile").load([_spark_path(e["uri"]) for e in files])
-        raw = raw.withColumn("path", F.regexp_replace("path", "^file:/+", "file:/"))
-        by_path = by_path.withColumn("path", F.regexp_replace("path", "^file:/+", "file:/"))
-        parsed = parse_files(raw.join(by_path, "path")).cache()
+    with one_file_per_batch(spark):
+        parsed = parse_files(read_files(spark, files)).cache()
         records = parsed.filter(F.col("file_error").isNull()).select(
             *[c for c in BRONZE_SCHEMA.fieldNames() if c not in ("load_id", "ingested_at")],
             F.lit(load_id).alias("load_id"), F.lit(now).cast("timestamp").alias("ingested_at"),
         )
         bad = parsed.filter(F.col("file_error").isNotNull()).select(
             "source_file", "source_sha256", F.lit("decp.file_unreadable").alias("rule_id"),
-            F.concat(F.lit("file could not be read as DECP: "), F.col("file_error")).alias("message"),
-            "raw_head", F.lit(load_id).alias("load_id"), F.lit(now).cast("timestamp").alias("quarantined_at"),
+            F.concat(F.lit("file could not be read as DECP: "), F.col("file_error")).alias("message"), "raw_head",
         )
         n_records, n_bad = records.count(), bad.count()
         write_table(records, settings, BRONZE_TABLE, mode="append")
         if n_bad:
-            write_table(bad, settings, FILE_QUARANTINE_TABLE, mode="append")
+            quarantine_files(bad, settings, "decp", load_id, now)
         parsed.unpersist()
-    finally:
-        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", previous)
     report.update(rows_in=n_records + n_bad, rows_written=n_records, rows_quarantined=n_bad,
                   details={"files_unreadable": n_bad})
     return report

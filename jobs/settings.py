@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Used only for a lake on the local disk (demo, tests): real deployments set OBS_PSEUDONYMIZATION_KEY.
+LOCAL_ONLY_PSEUDONYMIZATION_KEY = b"local-demo-key--not-for-real-data"
 
 
 def _env(name: str, default: str) -> str:
@@ -40,6 +42,7 @@ class Settings:
     s3_secret_key: str = ""
     s3_region: str = "us-east-1"
     small_cell_threshold: int = 5
+    pseudonymization_key: str = ""
     extra_spark_conf: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -62,12 +65,22 @@ class Settings:
             s3_secret_key=_env("OBS_S3_SECRET_KEY", ""),
             s3_region=_env("OBS_S3_REGION", cls.s3_region),
             small_cell_threshold=int(_env("OBS_SMALL_CELL_THRESHOLD", str(cls.small_cell_threshold))),
+            pseudonymization_key=_env("OBS_PSEUDONYMIZATION_KEY", ""),
             extra_spark_conf=extra,
         )
 
     @property
     def on_s3(self) -> bool:
         return self.lake_uri.startswith(("s3a://", "s3://"))
+
+    def pseudonymization_key_bytes(self) -> bytes:
+        """The HMAC key for person ids. A lake on object storage must have a configured key; a local
+        lake falls back to a fixed key that is only fit for local demos and tests."""
+        if self.pseudonymization_key:
+            return self.pseudonymization_key.encode()
+        if self.on_s3:
+            raise RuntimeError("OBS_PSEUDONYMIZATION_KEY must be set when the lake is on object storage")
+        return LOCAL_ONLY_PSEUDONYMIZATION_KEY
 
     @property
     def inbox_path(self) -> Path:
