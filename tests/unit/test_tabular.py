@@ -58,7 +58,8 @@ def test_unknown_columns_of_person_files_are_dropped_and_others_kept():
     data = "contrat_id;mois;heures;Commentaire libre\nC1;2025-10;7;appelé M. Dupont\n".encode()
     result = read_tabular(data, FAC, FAC.entities["heures"], "x", KEY)
     assert result.rows[0]["extra_fields"] == {} and result.dropped_columns == ["Commentaire libre"]
-    ops = "id operation;siret acheteur;type;article;debut;objectif heures;Chef de projet\nO1;1;travaux;L2112-2;01/01/2025;100;x\n"
+    ops = ("id operation;siret acheteur;type;article;debut;objectif heures;Chef de projet\n"
+           "O1;1;travaux;L2112-2;01/01/2025;100;x\n")
     result = read_tabular(ops.encode(), FAC, FAC.entities["operations"], "x", KEY)
     assert result.rows[0]["extra_fields"] == {"Chef de projet": "x"}
 
