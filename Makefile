@@ -18,7 +18,7 @@ generate: setup  ## synthetic DECP files (+ the official examples) into the inbo
 	@$(AIRFLOW_ENV) && $(PY) -m generator --contracts $(DEMO_CONTRACTS) --with-samples >/dev/null
 
 demo: airflow-db generate  ## the whole pipeline through Airflow on the local lake (./lake, ./output)
-	@$(AIRFLOW_ENV) && time $(ROOT)/.venv/bin/airflow dags test decp_pipeline $(DEMO_DATE) > $(ROOT)/.airflow/demo.log 2>&1 \
+	@$(AIRFLOW_ENV) && time $(ROOT)/.venv/bin/airflow dags test observatoire_monthly $(DEMO_DATE) > $(ROOT)/.airflow/demo.log 2>&1 \
 	  || { tail -50 $(ROOT)/.airflow/demo.log; exit 1; }
 	@$(AIRFLOW_ENV) && $(PY) -m jobs.summary
 

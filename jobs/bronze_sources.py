@@ -1,12 +1,14 @@
 """raw -> bronze for the tabular sources (facilitators' exports, Grand Paris, structures, SIRENE).
 
 One bronze table per source entity (``bronze/<source>_<entity>``): the canonical columns as raw text,
-the unmapped columns in ``extra_fields`` (not for person-level files), lineage, and ``row_issue`` when a
-line has the wrong number of fields. A file is loaded whole or refused whole into ``quarantine/files``.
+the unmapped columns in ``extra_fields`` (a JSON object; never for person-level files), lineage, and
+``row_issue`` when a line has the wrong number of fields. A file is loaded whole or refused whole
+into ``quarantine/files``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -32,7 +34,7 @@ def bronze_schema(entity: Entity) -> T.StructType:
     return T.StructType(
         [*LINEAGE_FIELDS, T.StructField("facilitateur", T.StringType(), True)]
         + [T.StructField(c, T.StringType(), True) for c in entity.output_columns]
-        + [T.StructField("extra_fields", T.MapType(T.StringType(), T.StringType()), True),
+        + [T.StructField("extra_fields", T.StringType(), True),  # JSON object of the unmapped columns
            T.StructField("row_issue", T.StringType(), True),
            T.StructField("file_error", T.StringType(), True),
            T.StructField("raw_head", T.StringType(), True)]
@@ -52,13 +54,16 @@ def parse_entity_files(files: DataFrame, contract: SourceContract, entity: Entit
                 try:
                     result = read_tabular(bytes(f.content), contract, entity, facilitateur, key)
                     rows = [{**r, "source_file": f.source_file, "source_sha256": f.source_sha256,
-                             "record_index": i, "facilitateur": facilitateur}
+                             "record_index": i, "facilitateur": facilitateur,
+                             "extra_fields": json.dumps(r["extra_fields"], ensure_ascii=False)
+                             if r["extra_fields"] else None}
                             for i, r in enumerate(result.rows)]
                 except TabularFileError as exc:
                     rows = [{"source_file": f.source_file, "source_sha256": f.source_sha256,
                              "facilitateur": facilitateur, "file_error": str(exc),
                              "raw_head": bytes(f.content[:300]).decode("utf-8", "replace")}]
-                yield pd.DataFrame(rows, columns=names).astype({"record_index": "Int32"})
+                # object dtype throughout: a column absent from every row must stay "strings", not NaN floats
+                yield pd.DataFrame(rows, columns=names, dtype=object).astype({"record_index": "Int32"})
 
     return files.mapInPandas(parse, schema)
 

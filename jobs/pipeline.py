@@ -18,12 +18,24 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def land_decp(run_id: str, settings: Settings | None = None) -> dict:
+SOURCES = ("decp", "facilitateurs", "grand_paris", "structures", "sirene")
+
+
+def download_source(source: str, run_id: str, settings: Settings | None = None) -> dict:
+    """Fetch the source's configured URLs (``OBS_DOWNLOADS_FILE``) into the inbox."""
+    from jobs.download import download_all, load_specs
+
+    settings = settings or Settings.from_env()
+    report = download_all(load_specs(settings.downloads_file), settings.inbox_path, source)
+    return {"stage": "download", **report}
+
+
+def land_source(source: str, run_id: str, settings: Settings | None = None) -> dict:
     from jobs.landing import land_inbox
 
     settings = settings or Settings.from_env()
-    result = land_inbox(settings, "decp", run_id, _now())
-    return {"stage": "landing", "source": "decp", "landed": len(result.landed), "skipped": len(result.skipped),
+    result = land_inbox(settings, source, run_id, _now())
+    return {"stage": "landing", "source": source, "landed": len(result.landed), "skipped": len(result.skipped),
             "refused": result.refused, "files": [e["key"] for e in result.landed]}
 
 
@@ -42,6 +54,20 @@ def bronze_decp(run_id: str, settings: Settings | None = None) -> dict:
     from jobs import bronze_decp as module
 
     return _spark_stage(module, run_id, settings)
+
+
+def bronze_source(source: str, run_id: str, settings: Settings | None = None) -> dict:
+    """Landed files of a source -> its bronze table(s)."""
+    if source == "decp":
+        return bronze_decp(run_id, settings)
+    from jobs.bronze_sources import run_source
+    from jobs.spark import get_spark
+
+    settings = settings or Settings.from_env()
+    started = _now()
+    tables = run_source(get_spark(settings), settings, source, run_id, started)
+    return {"stage": f"bronze_{source}", "source": source, "tables": tables,
+            "seconds": (_now() - started).total_seconds()}
 
 
 def silver_marches(run_id: str, settings: Settings | None = None) -> dict:
@@ -80,7 +106,7 @@ def write_run_report(run_id: str, stages: list[dict], settings: Settings | None 
     """Rows in, written and quarantined per table; ``balanced`` says whether in = written + quarantined."""
     settings = settings or Settings.from_env()
     tables = []
-    for s in stages:
+    for s in [t for stage in stages for t in (stage.get("tables") or [stage])]:
         if "table" not in s:
             continue
         row = {k: s[k] for k in ("table", "rows_in", "rows_written", "rows_quarantined")}
@@ -103,22 +129,30 @@ def write_run_report(run_id: str, stages: list[dict], settings: Settings | None 
     return path
 
 
-STAGES = {"land": land_decp, "bronze": bronze_decp, "silver": silver_marches, "gold": gold_marches,
-          "publish": publish_dashboards}
+STAGES = {"silver": silver_marches, "gold": gold_marches, "publish": publish_dashboards}
 
 
 def run_all(run_id: str, settings: Settings | None = None) -> Path:
-    stages = [fn(run_id, settings) for fn in STAGES.values()]
+    """Every source (download, land, bronze), then silver, gold and publish; returns the run report."""
+    stages = []
+    for source in SOURCES:
+        stages += [download_source(source, run_id, settings), land_source(source, run_id, settings),
+                   bronze_source(source, run_id, settings)]
+    stages += [fn(run_id, settings) for fn in STAGES.values()]
     return write_run_report(run_id, stages, settings)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("stage", choices=[*STAGES, "all"])
+    parser.add_argument("stage", choices=["download", "land", "bronze", *STAGES, "all"])
+    parser.add_argument("--source", choices=SOURCES, default="decp", help="for download, land and bronze")
     parser.add_argument("--run-id", default=f"cli__{_now():%Y%m%dT%H%M%S}")
     args = parser.parse_args()
+    per_source = {"download": download_source, "land": land_source, "bronze": bronze_source}
     if args.stage == "all":
         print(run_all(args.run_id))
+    elif args.stage in per_source:
+        print(json.dumps(per_source[args.stage](args.source, args.run_id), indent=2, default=str))
     else:
         print(json.dumps(STAGES[args.stage](args.run_id), indent=2, default=str))
 

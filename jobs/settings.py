@@ -43,6 +43,7 @@ class Settings:
     s3_region: str = "us-east-1"
     small_cell_threshold: int = 5
     pseudonymization_key: str = ""
+    downloads_file: str = ""
     extra_spark_conf: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -66,6 +67,7 @@ class Settings:
             s3_region=_env("OBS_S3_REGION", cls.s3_region),
             small_cell_threshold=int(_env("OBS_SMALL_CELL_THRESHOLD", str(cls.small_cell_threshold))),
             pseudonymization_key=_env("OBS_PSEUDONYMIZATION_KEY", ""),
+            downloads_file=_abs(_env("OBS_DOWNLOADS_FILE", "")) if _env("OBS_DOWNLOADS_FILE", "") else "",
             extra_spark_conf=extra,
         )
 

@@ -34,7 +34,7 @@ class Entity:
 
     @property
     def table(self) -> str:
-        return f"bronze/{self.source}_{self.name}"
+        return f"bronze/{self.source}" if self.name == self.source else f"bronze/{self.source}_{self.name}"
 
     @property
     def output_columns(self) -> list[str]:

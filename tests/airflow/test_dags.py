@@ -40,7 +40,7 @@ def test_every_dag_loads_without_import_errors():
 
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
     assert bag.import_errors == {}
-    assert "decp_pipeline" in bag.dags
+    assert "observatoire_monthly" in bag.dags
     for dag_id, dag in bag.dags.items():
         assert dag.tags, f"{dag_id} has no tags"
         assert dag.doc_md, f"{dag_id} has no documentation"
@@ -54,7 +54,7 @@ def test_full_dag_run_lands_loads_and_reports(airflow_env, tmp_path):
     copy_samples(inbox, "format-2019-v1.5/json_*.json")
     (inbox / "decp" / "broken.json").write_text('{"marches": [ {"id": ', encoding="utf-8")
     env = {**airflow_env, "OBS_LAKE_URI": str(lake), "OBS_INBOX_DIR": str(inbox), "OBS_OUTPUT_DIR": str(output)}
-    proc = subprocess.run([AIRFLOW, "dags", "test", "decp_pipeline", "2024-07-01"], env=env,
+    proc = subprocess.run([AIRFLOW, "dags", "test", "observatoire_monthly", "2024-07-01"], env=env,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "state=success" in proc.stdout + proc.stderr
