@@ -14,8 +14,8 @@ setup:  ## venv, Spark jars and the test S3 server, into a cache outside the clo
 airflow-db: setup
 	@$(AIRFLOW_ENV) && $(ROOT)/.venv/bin/airflow db migrate >/dev/null
 
-generate: setup  ## synthetic DECP files (+ the official examples) into the inbox
-	@$(AIRFLOW_ENV) && $(PY) -m generator --contracts $(DEMO_CONTRACTS) --with-samples >/dev/null
+generate: setup  ## synthetic files of the five sources (+ the official DECP examples) into the inbox
+	@$(AIRFLOW_ENV) && $(PY) -m generator --contracts $(DEMO_CONTRACTS) --with-samples > $(ROOT)/.airflow/generator.json
 
 demo: airflow-db generate  ## the whole pipeline through Airflow on the local lake (./lake, ./output)
 	@$(AIRFLOW_ENV) && time $(ROOT)/.venv/bin/airflow dags test observatoire_monthly $(DEMO_DATE) > $(ROOT)/.airflow/demo.log 2>&1 \

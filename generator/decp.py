@@ -1,25 +1,18 @@
-"""Synthetic DECP files for IDF buyers, in the format of their period.
+"""DECP records of synthetic contracts, in the format of their period, with optional dirt.
 
 Contracts notified before 2024 are written in the 2019 format (schema 1.5.0, no social considerations),
-later ones in the 2022 format (schema 2.0.3). Same seed, same bytes.
-
-Calibration (domain.md §4.8): the share of contracts with a social consideration rises toward the
-national 30 % target of the PNAD; the DAE counted > 58,000 contracts with an insertion clause in 2021.
+later ones in the 2022 format (schema 2.0.3).
 """
 
 from __future__ import annotations
 
-import json
+import copy
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
-from stdnum import luhn
-
-from schemas import referential as ref
-
-# (CPV, share of draws): works, services, supplies, as in the IDF mix of DECP.
+# (CPV, weight): works, services, supplies, roughly the IDF mix of DECP.
 CPV_CODES = [
     ("45000000", 12), ("45210000", 8), ("45233140", 6), ("45453000", 6), ("45310000", 5),
     ("90910000", 8), ("77310000", 6), ("79000000", 5), ("71000000", 6), ("55520000", 4), ("72000000", 4),
@@ -27,107 +20,104 @@ CPV_CODES = [
 ]
 PROCEDURES = [("Procédure adaptée", 60), ("Appel d'offres ouvert", 28), ("Appel d'offres restreint", 3),
               ("Procédure avec négociation", 4), ("Marché passé sans publicité ni mise en concurrence préalable", 5)]
-# Share of contracts with each social consideration, by notification year (2022 format only).
-SOCIAL_RATES = {2024: (0.14, 0.05, 0.02), 2025: (0.19, 0.07, 0.03), 2026: (0.24, 0.08, 0.03)}
 
 
 @dataclass(frozen=True)
 class DirtRates:
-    """Share of records carrying each pitfall of domain.md §6 (one knob per class)."""
+    """Share of DECP records carrying each pitfall class of domain.md §6 (one knob per class)."""
 
-    invalid_siret: float = 0.01
-    absurd_amount: float = 0.005
-    duration_nc: float = 0.005
-    republication: float = 0.02
+    republication: float = 0.02  # §6.1 the same contract published again
+    titulaire_shapes: float = 0.02  # §6.3 nested lists, single object, empty blocks (readable: no rejection)
+    invalid_siret: float = 0.01  # §6.3 Luhn-invalid buyer SIRET
+    absurd_amount: float = 0.005  # §6.4 1e17
+    bad_date: float = 0.003  # §6.5 year 5021, textual dates
+    enum_variants: float = 0.02  # §6.6 upper case, missing accents (normalised, not rejected)
+    duration_nc: float = 0.005  # §6.6 dureeMois "NC"
+    combined_considerations: float = 0.003  # §6.6 "Pas de considération sociale" + another value
+    flattened_keys: float = 0.01  # §6.7 "acheteur.id"
+    cpv_check_digit: float = 0.05  # §6.8 "45000000-7" (readable)
 
-
-def make_siret(rng: random.Random) -> str:
-    base = f"{rng.randrange(10**7, 10**8)}"
-    siren = base + luhn.calc_check_digit(base)
-    nic = f"{rng.randrange(1, 10**3):04d}"[:4]
-    return siren + nic + luhn.calc_check_digit(siren + nic)
-
-
-def _weighted(rng: random.Random, pairs):
-    values, weights = zip(*pairs, strict=True)
-    return rng.choices(values, weights=weights)[0]
+    @classmethod
+    def clean(cls) -> DirtRates:
+        return cls(**{k: 0.0 for k in cls.__dataclass_fields__})
 
 
-def months(start: date, end: date):
-    y, m = start.year, start.month
-    while (y, m) <= (end.year, end.month):
-        yield date(y, m, 1)
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+def social_considerations(modality: str | None, rng: random.Random) -> list[str]:
+    """What the buyer declares in DECP 2022 for the contract's actual clause (declarations are imperfect)."""
+    if modality is None:
+        return ["Clause sociale"] if rng.random() < 0.01 else ["Pas de considération sociale"]
+    if modality.startswith("MARCHE_RESERVE"):
+        return ["Marché réservé"]
+    if modality == "CRITERE_ATTRIBUTION_R2152_7":
+        return ["Clause sociale", "Critère social"] if rng.random() < 0.6 else ["Critère social"]
+    if rng.random() < 0.12:  # under-declaration: the clause exists but the buyer did not say so
+        return ["Pas de considération sociale"]
+    return ["Clause sociale"]
 
 
-def generate(out_dir: Path, n_contracts: int, start: date, end: date, seed: int = 42,
-             dirt: DirtRates | None = None) -> list[Path]:
-    """Write ``decp_<year>.json`` files into ``out_dir``; return their paths."""
-    rng = random.Random(seed)
-    dirt = dirt or DirtRates()
-    communes = [c for c in ref.idf_communes() if c["type"] == "commune-actuelle"]
-    weights = [int(c["population"] or 1) for c in communes]
-    buyers = [(make_siret(rng), f"Commune de {c['nom']}") for c in rng.sample(communes, 40)]
-    companies = [make_siret(rng) for _ in range(max(50, n_contracts // 6))]
-    all_months = list(months(start, end))
-    by_year: dict[int, list[dict]] = {}
-    for i in range(n_contracts):
-        month = all_months[i % len(all_months)]
-        notified = month + timedelta(days=rng.randrange(28))
-        published = min(notified + timedelta(days=rng.randrange(1, 60)), end + timedelta(days=27))
-        buyer_id, buyer_name = rng.choice(buyers)
-        commune = rng.choices(communes, weights=weights)[0]
-        place = rng.random()
-        if place < 0.6:
-            lieu = {"code": commune["codes_postaux"].split("|")[0], "typeCode": "Code postal"}
-        elif place < 0.9:
-            lieu = {"code": commune["code_insee"], "typeCode": "Code commune"}
-        else:
-            lieu = {"code": commune["departement_code"], "typeCode": "Code département"}
-        montant = round(min(rng.lognormvariate(11.9, 1.2), 5e7), 2)
-        titulaires = [rng.choice(companies) for _ in range(1 if rng.random() < 0.85 else rng.randint(2, 3))]
-        if rng.random() < dirt.invalid_siret:
-            buyer_id = buyer_id[:-1] + str((int(buyer_id[-1]) + 1) % 10)
-        if rng.random() < dirt.absurd_amount:
-            montant = 1.0e17
-        duree: int | str = rng.choice([3, 6, 12, 12, 24, 36, 48])
-        if rng.random() < dirt.duration_nc:
-            duree = "NC"
-        cid = f"{notified.year}{i:07d}00"
-        common = {"id": cid, "objet": f"Marché {i} de {buyer_name}", "codeCPV": _weighted(rng, CPV_CODES),
-                  "procedure": _weighted(rng, PROCEDURES), "dureeMois": duree,
-                  "dateNotification": notified.isoformat(), "datePublicationDonnees": published.isoformat(),
-                  "montant": montant}
-        if notified.year < 2024:
-            record = {**common, "_type": "Marché", "acheteur": {"id": buyer_id, "nom": buyer_name},
-                      "nature": "Marché", "lieuExecution": {**lieu, "nom": commune["nom"]},
-                      "formePrix": "Révisable", "modifications": [],
-                      "titulaires": [{"typeIdentifiant": "SIRET", "id": t, "denominationSociale": f"Entreprise {t[:9]}"}
-                                     for t in titulaires]}
-        else:
-            clause, critere, reserve = SOCIAL_RATES.get(notified.year, SOCIAL_RATES[2026])
-            social = [v for v, p in (("Clause sociale", clause), ("Critère social", critere),
-                                     ("Marché réservé", reserve)) if rng.random() < p]
-            record = {**common, "acheteur": {"id": buyer_id}, "nature": "Marché",
-                      "techniques": {"technique": ["Sans objet"]},
-                      "modalitesExecution": {"modaliteExecution": ["Sans objet"]}, "marcheInnovant": False,
-                      "ccag": "Travaux" if common["codeCPV"].startswith("45") else "Fournitures courantes et services",
-                      "offresRecues": rng.randint(1, 8), "attributionAvance": False,
-                      "typeGroupementOperateurs": "Pas de groupement" if len(titulaires) == 1 else "Conjoint",
-                      "lieuExecution": lieu, "typesPrix": {"typePrix": ["Définitif révisable"]},
-                      "formePrix": "Forfaitaire", "sousTraitanceDeclaree": False,
-                      "titulaires": [{"titulaire": {"typeIdentifiant": "SIRET", "id": t}} for t in titulaires],
-                      "considerationsSociales": {"considerationSociale": social or ["Pas de considération sociale"]},
-                      "considerationsEnvironnementales": {
-                          "considerationEnvironnementale": ["Pas de considération environnementale"]}}
-        by_year.setdefault(notified.year, []).append(record)
-        if rng.random() < dirt.republication:  # republished later by another platform: a duplicate
-            by_year[notified.year].append(json.loads(json.dumps(record)))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for year, records in sorted(by_year.items()):
-        doc = {"marches": records} if year < 2024 else {"marches": {"marche": records}}
-        path = out_dir / f"decp_{year}.json"
-        path.write_text(json.dumps(doc, ensure_ascii=False, indent=None), encoding="utf-8")
-        paths.append(path)
-    return paths
+def decp_record(c: dict, rng: random.Random) -> dict:
+    """The clean DECP record of contract ``c`` in the format of its notification year."""
+    common = {"id": c["id"], "objet": c["objet"], "codeCPV": c["cpv"], "procedure": c["procedure"],
+              "dureeMois": c["duree"], "dateNotification": c["notified"].isoformat(),
+              "datePublicationDonnees": c["published"].isoformat(), "montant": c["montant"]}
+    if c["notified"].year < 2024:
+        return {**common, "_type": "Marché", "acheteur": {"id": c["buyer"].siret, "nom": c["buyer"].name},
+                "nature": "Marché", "lieuExecution": {**c["lieu"], "nom": c["commune"]["nom"]},
+                "formePrix": "Révisable", "modifications": [],
+                "titulaires": [{"typeIdentifiant": "SIRET", "id": t.siret, "denominationSociale": t.name}
+                               for t in c["titulaires"]]}
+    works = c["cpv"].startswith("45")
+    return {**common, "acheteur": {"id": c["buyer"].siret}, "nature": "Marché",
+            "techniques": {"technique": ["Sans objet"]}, "modalitesExecution": {"modaliteExecution": ["Sans objet"]},
+            "marcheInnovant": False, "ccag": "Travaux" if works else "Fournitures courantes et services",
+            "offresRecues": rng.randint(1, 8), "attributionAvance": False,
+            "typeGroupementOperateurs": "Pas de groupement" if len(c["titulaires"]) == 1 else "Conjoint",
+            "lieuExecution": c["lieu"], "typesPrix": {"typePrix": ["Définitif révisable"]}, "formePrix": "Forfaitaire",
+            "sousTraitanceDeclaree": False,
+            "titulaires": [{"titulaire": {"typeIdentifiant": "SIRET", "id": t.siret}} for t in c["titulaires"]],
+            "considerationsSociales": {"considerationSociale": social_considerations(c["modality"], rng)},
+            "considerationsEnvironnementales": {
+                "considerationEnvironnementale": ["Pas de considération environnementale"]}}
+
+
+def add_dirt(record: dict, rng: random.Random, dirt: DirtRates) -> dict:
+    r = record
+    if rng.random() < dirt.titulaire_shapes and r["titulaires"]:
+        r["titulaires"] = rng.choice([[r["titulaires"]], r["titulaires"] + [{}], r["titulaires"][0]])
+    if rng.random() < dirt.invalid_siret:
+        s = r["acheteur"]["id"]
+        r["acheteur"]["id"] = s[:-1] + str((int(s[-1]) + 1) % 10)
+    if rng.random() < dirt.absurd_amount:
+        r["montant"] = 1.0e17
+    if rng.random() < dirt.bad_date:
+        d = date.fromisoformat(r["dateNotification"])
+        r["dateNotification"] = rng.choice([f"5{d.isoformat()[1:]}", d.strftime("%B, %d %Y 00:00:00")])
+    if rng.random() < dirt.enum_variants:
+        r["nature"] = "MARCHE"
+        r["lieuExecution"]["typeCode"] = r["lieuExecution"]["typeCode"].upper()
+    if rng.random() < dirt.duration_nc:
+        r["dureeMois"] = "NC"
+    if "considerationsSociales" in r and rng.random() < dirt.combined_considerations:
+        r["considerationsSociales"] = {"considerationSociale": ["Pas de considération sociale", "Clause sociale"]}
+    if rng.random() < dirt.cpv_check_digit:
+        r["codeCPV"] = r["codeCPV"] + "-" + str(rng.randint(0, 9))
+    if rng.random() < dirt.flattened_keys:
+        r["acheteur.id"] = r.pop("acheteur")["id"]
+    return r
+
+
+def republished(record: dict) -> dict:
+    """The same contract published again later (another platform): a duplicate to resolve."""
+    return copy.deepcopy(record)
+
+
+def file_name(month: date, xml: bool) -> str:
+    return f"decp_{month:%Y-%m}.{'xml' if xml else 'json'}"
+
+
+def format_of(month: date) -> str:
+    return "2019" if month.year < 2024 else "2022"
+
+
+def out_path(folder: Path, month: date, xml: bool) -> Path:
+    return folder / file_name(month, xml)

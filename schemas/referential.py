@@ -87,3 +87,9 @@ def social_consideration_categories() -> dict[str, tuple[str, str]]:
 
 def idf_departements_geojson() -> dict:
     return json.loads((GEO_DIR / "idf_departements_2018.geojson").read_text(encoding="utf-8"))
+
+
+@cache
+def legal_modalities() -> tuple[dict[str, str], ...]:
+    """Legal modalities of social clauses (domain.md §4.1-4.2) with their legacy labels."""
+    return tuple(_read_csv(REFERENTIAL_DIR / "legal_modalities.csv"))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.decp import generate
+from generator.core import generate_all
 from jobs.settings import PROJECT_ROOT
 from tests.conftest import copy_samples
 
@@ -50,7 +50,7 @@ def test_every_dag_loads_without_import_errors():
 
 def test_full_dag_run_lands_loads_and_reports(airflow_env, tmp_path):
     inbox, lake, output = tmp_path / "inbox", tmp_path / "lake", tmp_path / "output"
-    generate(inbox / "decp", 200, date(2023, 6, 1), date(2024, 6, 1), seed=3)
+    generate_all(inbox, 200, date(2023, 6, 1), date(2024, 6, 1), seed=3)
     copy_samples(inbox, "format-2019-v1.5/json_*.json")
     (inbox / "decp" / "broken.json").write_text('{"marches": [ {"id": ', encoding="utf-8")
     env = {**airflow_env, "OBS_LAKE_URI": str(lake), "OBS_INBOX_DIR": str(inbox), "OBS_OUTPUT_DIR": str(output)}
@@ -68,6 +68,9 @@ def test_full_dag_run_lands_loads_and_reports(airflow_env, tmp_path):
     assert report["balanced"] is True
     tables = {t["table"]: t for t in report["tables"]}
     assert tables["bronze/decp_marches"]["rows_quarantined"] == 1  # broken.json, with its reason
+    for name in ("bronze/facilitateurs_heures", "bronze/grand_paris_contrats", "bronze/structures",
+                 "bronze/sirene_etablissements"):
+        assert tables[name]["rows_written"] > 0, name
     assert tables["silver/marches"]["rows_in"] == (
         tables["silver/marches"]["rows_written"] + tables["silver/marches"]["rows_quarantined"])
     assert tables["silver/marches"]["rows_written"] >= 190

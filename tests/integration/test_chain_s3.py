@@ -9,7 +9,8 @@ from datetime import date
 
 import pytest
 
-from generator.decp import DirtRates, generate
+from generator.core import generate_all
+from generator.decp import DirtRates
 from jobs import pipeline
 from jobs.landing import read_manifest
 from schemas.referential import GEO_DIR
@@ -27,7 +28,7 @@ def expected_gold_from_raw(inbox_decp) -> tuple[Counter, dict]:
             for cp in row["codes_postaux"].split("|"):
                 dep_of_postal.setdefault(cp, row["departement_code"])
     counts, amounts, seen = Counter(), defaultdict(float), set()
-    for path in sorted(inbox_decp.glob("decp_*.json")):
+    for path in sorted(inbox_decp.glob("decp_2*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
         items = doc["marches"] if isinstance(doc["marches"], list) else doc["marches"]["marche"]
         for m in items:
@@ -57,11 +58,15 @@ def chain(spark, s3_server, tmp_path_factory):
         output_dir=str(tmp / "output"), s3_endpoint=s3_server.endpoint, s3_access_key=s3_server.access_key,
         s3_secret_key=s3_server.secret_key,
     )
-    no_dirt = DirtRates(invalid_siret=0, absurd_amount=0, duration_nc=0, republication=0.05)
-    generate(settings.inbox_path / "decp", 400, date(2023, 1, 1), date(2024, 12, 1), seed=7, dirt=no_dirt)
+    import dataclasses as dc
+
+    settings = dc.replace(settings, pseudonymization_key="test-key-" + uuid.uuid4().hex)
+    only_duplicates = dc.replace(DirtRates.clean(), republication=0.05)
+    summary = generate_all(settings.inbox_path, 400, date(2023, 1, 1), date(2024, 12, 1), seed=7,
+                           decp_dirt=only_duplicates, xml_every=0)
     copy_samples(settings.inbox_path, "format-2022-v2/json_*.json", "dirty/*.json")
     report_path = pipeline.run_all("run-1", settings)
-    return settings, json.loads(report_path.read_text())
+    return settings, json.loads(report_path.read_text()), summary
 
 
 def table(spark, settings, name):
@@ -69,14 +74,14 @@ def table(spark, settings, name):
 
 
 def test_raw_zone_and_manifest_are_on_the_server(chain):
-    settings, _ = chain
+    settings, *_ = chain
     manifest = read_manifest(settings, "decp")
-    assert len(manifest) == 2 + 3 + 2  # two generated years, three official 2022 examples, two dirty samples
+    assert len(manifest) == 24 + 3 + 2  # 24 generated months, three official 2022 examples, two dirty samples
     assert all(m["uri"].startswith(settings.lake_uri + "/raw/decp/landed_date=") for m in manifest)
 
 
 def test_every_table_is_balanced_in_the_run_report(chain):
-    _, report = chain
+    _, report, _ = chain
     assert report["balanced"] is True
     tables = {t["table"]: t for t in report["tables"]}
     bronze, silver = tables["bronze/decp_marches"], tables["silver/marches"]
@@ -86,7 +91,7 @@ def test_every_table_is_balanced_in_the_run_report(chain):
 
 
 def test_official_broken_examples_are_quarantined_with_reasons(chain, spark):
-    settings, _ = chain
+    settings, *_ = chain
     q = table(spark, settings, "quarantine/marches").filter("uid = '21750001630066TEST2022'").collect()
     assert q, "the official example with a Luhn-invalid buyer SIRET must be quarantined"
     assert all("decp.acheteur_siret" in r.rule_ids for r in q)
@@ -97,7 +102,7 @@ def test_official_broken_examples_are_quarantined_with_reasons(chain, spark):
 
 
 def test_gold_equals_figures_computed_from_the_raw_files(chain, spark):
-    settings, _ = chain
+    settings, *_ = chain
     counts, amounts = expected_gold_from_raw(settings.inbox_path / "decp")
     # The one official 2022 example that passes every rule (TEST2022Bis: valid SIRET, Paris, May 2024,
     # its modification brings the amount to 123,457.87 €).
@@ -114,7 +119,7 @@ def test_gold_equals_figures_computed_from_the_raw_files(chain, spark):
 
 
 def test_2019_format_years_count_as_unknown_consideration(chain, spark):
-    settings, _ = chain
+    settings, *_ = chain
     g = table(spark, settings, "gold/marches_par_mois_departement")
     y2023 = {r.consideration_sociale for r in g.filter("annee = 2023").select("consideration_sociale").collect()}
     assert y2023 == {"INCONNUE", "TOUTES"}
@@ -122,13 +127,43 @@ def test_2019_format_years_count_as_unknown_consideration(chain, spark):
     assert {"CLAUSE_SOCIALE", "AUCUNE"} <= y2024 and "INCONNUE" not in y2024
 
 
+def test_bronze_holds_exactly_what_the_generator_wrote(chain, spark):
+    settings, _, summary = chain
+    expected = {
+        "bronze/facilitateurs_operations": summary.operations,
+        "bronze/facilitateurs_participants": summary.participants,
+        "bronze/facilitateurs_contrats": summary.work_contracts,
+        "bronze/facilitateurs_heures": summary.hours_rows,
+        "bronze/grand_paris_contrats": summary.grand_paris_contracts,
+    }
+    for name, n in expected.items():
+        assert n > 0, name
+        assert table(spark, settings, name).count() == n, name
+    generated = table(spark, settings, "bronze/decp_marches").filter("source_file like '%decp_20__-__.json'")
+    assert generated.count() == summary.decp_records
+    structures = table(spark, settings, "bronze/structures")
+    assert structures.filter("type_structure = 'ESAT'").count() == 25
+    assert structures.count() == 373 + 25 + 25 + 8
+
+
+def test_no_person_identifier_reaches_bronze(chain, spark):
+    settings, *_ = chain
+    participants = table(spark, settings, "bronze/facilitateurs_participants")
+    assert not {"nom", "prenom", "telephone", "date_naissance"} & set(participants.columns)
+    ids = [r.participant_id for r in participants.select("participant_id").limit(50).collect()]
+    assert all(len(i) == 32 and "-" not in i for i in ids)  # keyed hashes, not the source ids like "93-0000001"
+    years = {r.date_naissance_annee for r in participants.select("date_naissance_annee").collect()}
+    assert all(y and 1950 < int(y) < 2010 for y in years)
+
+
 def test_rerun_changes_nothing(chain, spark):
-    settings, _ = chain
+    settings, *_ = chain
     before_bronze = table(spark, settings, "bronze/decp_marches").count()
     before_gold = sorted(tuple(r) for r in table(spark, settings, "gold/marches_par_mois_departement").collect())
     report = json.loads(pipeline.run_all("run-2", settings).read_text())
     stages = {s["stage"]: s for s in report["stages"]}
-    assert stages["landing"]["landed"] == 0 and stages["landing"]["skipped"] == 7
+    landings = [s for s in report["stages"] if s["stage"] == "landing"]
+    assert sum(s["landed"] for s in landings) == 0 and sum(s["skipped"] for s in landings) > 29
     assert stages["bronze_decp"]["rows_written"] == 0
     assert table(spark, settings, "bronze/decp_marches").count() == before_bronze
     after_gold = sorted(tuple(r) for r in table(spark, settings, "gold/marches_par_mois_departement").collect())

@@ -1,0 +1,460 @@
+"""Generate every source of the observatory, consistently, for a month range and a number of contracts.
+
+Calibration (domain.md §4.8): nationally in 2021, > 58,000 contracts with an insertion clause gave
+> 25 M hours and 75,194 work contracts (≈ 430 hours and 1.3 work contracts per contract); IDF counted
+6.3 M hours and 12,364 beneficiaries in 2021, 15 % women, 28.2 % under 26, ~15 % living in a QPV,
+grands projets ≈ 27 % of hours. The share of contracts with a social clause rises toward the national
+30 % target (PNAD) over the years. Same seed and arguments: same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from generator import decp
+from generator.world import FACILITATORS, GRAND_PARIS_OPERATIONS, GRAND_PARIS_OWNERS, Company, build_world
+from generator.writers import CsvFiles, DecpJsonWriter, DecpXmlWriter
+from schemas import referential as ref
+from schemas.sources import source_contract
+
+CLAUSE_RATE = {2018: 0.07, 2019: 0.08, 2020: 0.09, 2021: 0.11, 2022: 0.13, 2023: 0.15, 2024: 0.18, 2025: 0.22,
+               2026: 0.26}
+MODALITIES = [("CLAUSE_EXECUTION_L2112_2", 78), ("CRITERE_ATTRIBUTION_R2152_7", 8), ("MARCHE_RESERVE_SIAE_L2113_13", 5),
+              ("MARCHE_RESERVE_HANDICAP_L2113_12", 3), ("MARCHE_INSERTION_QUALIFICATION", 6)]
+REALISATION = [("embauche directe", 32), ("mise à disposition ETTI", 30), ("mise à disposition AI", 8),
+               ("GEIQ", 5), ("sous-traitance SIAE", 15), ("co-traitance SIAE", 5), ("formation", 5)]
+CONTRACT_TYPES = {"embauche directe": [("CDD", 45), ("CDI", 15), ("Contrat de professionnalisation", 20),
+                                       ("Contrat d'apprentissage", 20)],
+                  "mise à disposition ETTI": [("Contrat de mission intérimaire d'insertion", 1)],
+                  "mise à disposition AI": [("Mise à disposition AI", 1)],
+                  "GEIQ": [("Contrat de professionnalisation", 1)],
+                  "sous-traitance SIAE": [("CDDI", 1)], "co-traitance SIAE": [("CDDI", 1)],
+                  "formation": [("Contrat de professionnalisation", 1)]}
+DIPLOMAS = [("infra 3", 35), ("3", 35), ("4", 20), ("5", 7), ("6", 3)]
+CRITERIA = [("DELD", 40), ("RSA", 25), ("JEUNE", 25), ("TH", 8), ("SENIOR", 10), ("ASS", 5), ("PLIE", 5)]
+PRESCRIBERS = [("France Travail", 45), ("Mission locale", 25), ("PLIE", 15), ("Cap emploi", 5),
+               ("Service social du département", 5), ("Autre", 5)]
+OUTCOMES = [("emploi durable", 25), ("emploi de transition", 30), ("sortie positive", 15), ("autre", 30)]
+SURNAMES = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Petit", "Diallo", "Traoré", "Nguyen", "Benali"]
+FIRST_NAMES = ["Marie", "Karim", "Fatou", "Lucas", "Inès", "Mamadou", "Julie", "Youssef", "Léa", "Ousmane"]
+
+
+@dataclass(frozen=True)
+class FacilitatorDirt:
+    """Pitfalls of facilitators' exports (domain.md §6, §4.3), one knob each."""
+
+    negative_hours: float = 0.002
+    hours_outside_contract: float = 0.003
+    unknown_modality_label: float = 0.01
+    invalid_siret: float = 0.005
+
+    @classmethod
+    def clean(cls) -> FacilitatorDirt:
+        return cls(**{k: 0.0 for k in cls.__dataclass_fields__})
+
+
+# Per facilitator: encoding, separator, header style, date style, decimal comma.
+DIALECTS = {
+    "clause75": ("utf-8", ";", "name", "fr", True), "clause77": ("cp1252", ";", "syn0", "fr", True),
+    "clause78": ("utf-8-sig", ",", "syn1", "iso", False), "clause91": ("utf-8", ",", "name", "iso", False),
+    "clause92": ("cp1252", ";", "syn0", "fr", True), "clause93": ("cp1252", ";", "override", "fr", True),
+    "clause94": ("utf-8", "\t", "syn1", "fr", True), "clause95": ("utf-8", "|", "syn0", "iso", False),
+}
+
+
+def months(start: date, end: date):
+    y, m = start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        yield date(y, m, 1)
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+
+
+def add_months(d: date, n: int) -> date:
+    y, m = divmod(d.month - 1 + n, 12)
+    return date(d.year + y, m + 1, 1)
+
+
+def weighted(rng: random.Random, pairs):
+    values, weights = zip(*pairs, strict=True)
+    return rng.choices(values, weights=weights)[0]
+
+
+@dataclass
+class Summary:
+    contracts: int = 0
+    decp_records: int = 0
+    clause_contracts: int = 0
+    operations: int = 0
+    participants: int = 0
+    work_contracts: int = 0
+    hours_rows: int = 0
+    hours_total: float = 0.0
+    grand_paris_contracts: int = 0
+    files: list[str] = field(default_factory=list)
+
+
+class Facilitators:
+    """Writes the six exports of each facilitator, in its own dialect and with its own headers."""
+
+    def __init__(self, root: Path, rng: random.Random, dirt: FacilitatorDirt):
+        self.root, self.rng, self.dirt = root, rng, dirt
+        self.contract = source_contract("facilitateurs")
+        self.files = CsvFiles()
+        self.pools: dict[str, deque] = {f: deque(maxlen=3000) for f in FACILITATORS}
+        self.counters: dict[str, int] = dict.fromkeys(FACILITATORS, 0)
+        self.legacy_labels = {r["code"]: r["legacy_labels"].split("|") for r in ref.legal_modalities()}
+
+    def _header(self, fac: str, entity: str, column: str) -> str:
+        style = DIALECTS[fac][2]
+        col = next(c for c in self.contract.entities[entity].columns if c.name == column)
+        if style == "override":
+            labels = self.contract.overrides.get(fac, {}).get(entity, {}).get(column)
+            if labels:
+                return labels[0]
+            style = "syn0"
+        if style == "syn1" and len(col.synonyms) > 1:
+            return col.synonyms[1]
+        if style in ("syn0", "syn1") and col.synonyms:
+            return col.synonyms[0]
+        return column
+
+    def _date(self, fac: str, d: date | None) -> str | None:
+        if d is None:
+            return None
+        return d.strftime("%d/%m/%Y") if DIALECTS[fac][3] == "fr" else d.isoformat()
+
+    def _num(self, fac: str, x: float) -> str:
+        text = f"{x:.2f}".rstrip("0").rstrip(".")
+        return text.replace(".", ",") if DIALECTS[fac][4] else text
+
+    def write(self, fac: str, entity: str, year: int, row: dict) -> None:
+        encoding, delimiter = DIALECTS[fac][:2]
+        path = self.root / f"{fac}_{entity}_{year}.csv"
+        columns = list(row)
+        self.files.write(path, [self._header(fac, entity, c) for c in columns], list(row.values()), encoding,
+                         delimiter)
+
+    def operation(self, c: dict, summary: Summary) -> None:
+        rng, fac = self.rng, c["facilitator"]
+        start = c["notified"] + timedelta(days=rng.randrange(10, 60))
+        end = add_months(start, max(1, min(c["duree"], 36))) - timedelta(days=1)
+        labour = 0.40 if c["cpv"].startswith("45") else 0.25
+        objective = max(35, round(c["montant"] * labour / 45 * rng.choice([0.05, 0.07, 0.10])))
+        op_id = f"OP{c['id']}"
+        label = rng.choice(self.legacy_labels[c["modality"]])
+        if rng.random() < self.dirt.unknown_modality_label:
+            label = "clause spéciale n°7"
+        year = c["notified"].year
+        self.write(fac, "operations", year, {
+            "facilitateur_marche_id": op_id, "donneur_ordre_siret": c["buyer"].siret,
+            "donneur_ordre_nom": c["buyer"].name, "decp_id": c["id"], "objet": c["objet"],
+            "type_marche": c["market_type"], "modalite_juridique": label,
+            "date_notification": self._date(fac, c["notified"]), "date_debut": self._date(fac, start),
+            "date_fin": self._date(fac, end), "heures_objectif": str(objective),
+            "commune_execution_insee": c["commune"]["code_insee"], "grand_projet": c.get("operation") or "",
+            "facilitateur_structure": f"Service clauses {fac[-2:]}",
+        })
+        summary.operations += 1
+        employers: list[tuple[Company, str]] = [(t, "titulaire") for t in c["titulaires"]]
+        realisation = weighted(rng, REALISATION)
+        if realisation in ("sous-traitance SIAE", "co-traitance SIAE", "mise à disposition ETTI",
+                           "mise à disposition AI", "GEIQ"):
+            kind = {"mise à disposition ETTI": "ETTI", "mise à disposition AI": "AI", "GEIQ": "GEIQ"}.get(
+                realisation, rng.choice(["EI", "ACI"]))
+            structure = rng.choice(c["world"].structure_by_kind.get(kind) or c["world"].structures)
+            role = {"sous-traitance SIAE": "sous-traitant", "co-traitance SIAE": "cotraitant"}.get(
+                realisation, "mise à disposition")
+            employers.append((structure, role))
+        for company, role in employers:
+            siret = company.siret
+            if rng.random() < self.dirt.invalid_siret:
+                siret = siret[:-1] + str((int(siret[-1]) + 3) % 10)
+            self.write(fac, "entreprises", year, {
+                "facilitateur_marche_id": op_id, "siret": siret, "raison_sociale": company.name, "role": role,
+                "type_structure": company.structure_kind or "classique"})
+        n_people = max(1, min(30, round(objective / rng.uniform(400, 700))))
+        employer = employers[-1][0]
+        for _ in range(n_people):
+            self._work_contract(fac, c, op_id, employer, realisation, start, end, summary)
+
+    def _person(self, fac: str, when: date, summary: Summary) -> str:
+        rng = self.rng
+        pool = self.pools[fac]
+        if pool and rng.random() < 0.25:
+            return rng.choice(pool)  # the same person on another contract: counted once per period
+        self.counters[fac] += 1
+        pid = f"{fac[-2:]}-{self.counters[fac]:07d}"
+        band = rng.choices(["jeune", "adulte", "senior"], weights=[28, 57, 15])[0]
+        age = {"jeune": rng.randint(18, 25), "adulte": rng.randint(26, 49), "senior": rng.randint(50, 62)}[band]
+        born = date(when.year - age, rng.randint(1, 12), rng.randint(1, 28))
+        criteria = {weighted(rng, CRITERIA) for _ in range(rng.randint(1, 2))}
+        if band == "jeune":
+            criteria.add("JEUNE")
+        commune = rng.choice(self.world_communes)
+        self.write(fac, "participants", when.year, {
+            "participant_id": pid, "nom": rng.choice(SURNAMES), "prenom": rng.choice(FIRST_NAMES),
+            "sexe": "F" if rng.random() < 0.15 else "H", "date_naissance": self._date(fac, born),
+            "niveau_diplome": weighted(rng, DIPLOMAS), "criteres_eligibilite": "|".join(sorted(criteria)),
+            "commune_residence_insee": commune["code_insee"], "qpv": "oui" if rng.random() < 0.2 else "non",
+            "prescripteur": weighted(rng, PRESCRIBERS), "date_entree": self._date(fac, when),
+            "telephone": f"06{rng.randrange(10**8):08d}",
+        })
+        pool.append(pid)
+        summary.participants += 1
+        return pid
+
+    def _work_contract(self, fac, c, op_id, employer, realisation, op_start, op_end, summary) -> None:
+        rng = self.rng
+        start = op_start + timedelta(days=rng.randrange(0, max(1, (op_end - op_start).days // 2 + 1)))
+        end = min(op_end, start + timedelta(days=rng.randint(20, 240)))
+        pid = self._person(fac, start, summary)
+        cid = f"{op_id}-{summary.work_contracts:08d}"
+        summary.work_contracts += 1
+        self.write(fac, "contrats", start.year, {
+            "contrat_id": cid, "participant_id": pid, "facilitateur_marche_id": op_id,
+            "entreprise_siret": employer.siret, "modalite_realisation": realisation,
+            "type_contrat": weighted(rng, CONTRACT_TYPES[realisation]), "date_debut": self._date(fac, start),
+            "date_fin": self._date(fac, end)})
+        month = date(start.year, start.month, 1)
+        while month <= end:
+            hours = round(rng.uniform(40, 151.67), 2)
+            if rng.random() < self.dirt.negative_hours:
+                hours = -hours
+            shown = month if rng.random() >= self.dirt.hours_outside_contract else add_months(end, 3)
+            label = shown.strftime("%m/%Y") if DIALECTS[fac][3] == "fr" else shown.strftime("%Y-%m")
+            self.write(fac, "heures", month.year, {"contrat_id": cid, "mois": label,
+                                                   "heures_realisees": self._num(fac, hours)})
+            summary.hours_rows += 1
+            summary.hours_total += hours
+            month = add_months(month, 1)
+        situation_date = end + timedelta(days=182)
+        if situation_date <= c["generated_until"]:
+            self.write(fac, "sorties", situation_date.year, {
+                "participant_id": pid, "contrat_id": cid, "date_situation": self._date(fac, situation_date),
+                "situation": weighted(rng, OUTCOMES), "detail": ""})
+
+
+def _market_type(cpv: str) -> str:
+    division = int(cpv[:2])
+    return "travaux" if division == 45 else "fournitures" if division < 45 else "services"
+
+
+def _distribute(n: int, k: int, rng: random.Random) -> list[int]:
+    """n contracts over k months, slowly rising (DECP volumes grow), exact total."""
+    weights = [1 + 0.4 * i / max(1, k - 1) for i in range(k)]
+    total = sum(weights)
+    counts = [int(n * w / total) for w in weights]
+    for i in rng.sample(range(k), n - sum(counts)):
+        counts[i] += 1
+    return counts
+
+
+def generate_all(inbox: Path, n_contracts: int, start: date, end: date, seed: int = 42,
+                 decp_dirt: decp.DirtRates | None = None, facilitator_dirt: FacilitatorDirt | None = None,
+                 xml_every: int = 6, sources: tuple[str, ...] = ("decp", "facilitateurs", "grand_paris",
+                                                                 "structures", "sirene"),
+                 progress: bool = False) -> Summary:
+    """Write the sources into ``inbox/<source>/``; return what was written."""
+    from tqdm import tqdm
+
+    decp_dirt = decp_dirt or decp.DirtRates()
+    world = build_world(seed, n_contracts)
+    rng = random.Random(seed + 1)
+    summary = Summary()
+    facilitators = Facilitators(inbox / "facilitateurs", random.Random(seed + 2),
+                                facilitator_dirt or FacilitatorDirt())
+    facilitators.world_communes = world.communes
+    gp_rows: dict[tuple[str, int], list[dict]] = {}
+    month_list = list(months(start, end))
+    counts = _distribute(n_contracts, len(month_list), rng)
+    generated_until = add_months(end, 1) - timedelta(days=1)
+    gp_buyers = [b for b in world.buyers if b.grand_paris]
+    other_buyers = [b for b in world.buyers if not b.grand_paris]
+    bar = tqdm(total=n_contracts, unit="contract", disable=not progress, mininterval=1.0)
+    for seq, (month, count) in enumerate(zip(month_list, counts, strict=True)):
+        xml = xml_every > 0 and seq % xml_every == xml_every - 1 and count > 0
+        writer = None
+        if "decp" in sources:
+            path = decp.out_path(inbox / "decp", month, xml)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writer = (DecpXmlWriter if xml else DecpJsonWriter)(path, decp.format_of(month))
+            summary.files.append(str(path))
+        republish_later = []
+        for _ in range(count):
+            i = summary.contracts
+            grand_paris = rng.random() < 0.04
+            buyer = rng.choice(gp_buyers if grand_paris else other_buyers)
+            notified = month + timedelta(days=rng.randrange(28))
+            published = min(notified + timedelta(days=rng.randrange(1, 60)), generated_until)
+            cpv = "45000000" if grand_paris else weighted(rng, decp.CPV_CODES)
+            commune = world.commune()
+            place = rng.random()
+            if place < 0.6:
+                lieu = {"code": commune["codes_postaux"].split("|")[0], "typeCode": "Code postal"}
+            elif place < 0.9:
+                lieu = {"code": commune["code_insee"], "typeCode": "Code commune"}
+            else:
+                lieu = {"code": commune["departement_code"], "typeCode": "Code département"}
+            has_clause = grand_paris or rng.random() < CLAUSE_RATE.get(notified.year, 0.26)
+            modality = weighted(rng, MODALITIES) if has_clause else None
+            if grand_paris:
+                modality = "CLAUSE_EXECUTION_L2112_2"
+            if modality and modality.startswith("MARCHE_RESERVE"):
+                kinds = ["EA", "ESAT"] if "HANDICAP" in modality else ["EI", "ACI", "AI", "ETTI"]
+                titulaires = [rng.choice(world.structure_by_kind.get(rng.choice(kinds)) or world.structures)]
+            else:
+                n_tit = 1 if rng.random() < 0.85 else rng.randint(2, 3)
+                titulaires = [rng.choice(world.companies) for _ in range(n_tit)]
+            montant = round(min(rng.lognormvariate(11.9 if not grand_paris else 15.5, 1.1), 8e8), 2)
+            contract = {
+                "id": f"{notified.year}{i:09d}", "buyer": buyer, "notified": notified, "published": published,
+                "cpv": cpv, "market_type": _market_type(cpv), "procedure": weighted(rng, decp.PROCEDURES),
+                "duree": rng.choice([3, 6, 12, 12, 24, 36, 48]), "montant": montant, "commune": commune,
+                "lieu": lieu, "titulaires": titulaires, "modality": modality, "world": world,
+                "objet": f"Marché {i} de {buyer.name}", "generated_until": generated_until,
+                "facilitator": f"clause{commune['departement_code']}",
+            }
+            if grand_paris:
+                _, _, programme = next(o for o in GRAND_PARIS_OWNERS if o[0] == buyer.name)
+                contract["operation"] = rng.choice(GRAND_PARIS_OPERATIONS[programme])
+                contract["programme"] = programme
+            summary.contracts += 1
+            bar.update(1)
+            if writer is not None:
+                record = decp.add_dirt(decp.decp_record(contract, rng), rng, decp_dirt)
+                writer.write(record)
+                summary.decp_records += 1
+                if rng.random() < decp_dirt.republication:
+                    republish_later.append(decp.republished(record))
+            if has_clause and "facilitateurs" in sources:
+                summary.clause_contracts += 1
+                facilitators.operation(contract, summary)
+            if grand_paris and "grand_paris" in sources:
+                gp_rows.setdefault((buyer.name, notified.year), []).append(_gp_row(contract, rng))
+                summary.grand_paris_contracts += 1
+        for record in republish_later:  # same month's file: another platform published it too
+            writer.write(record)
+            summary.decp_records += 1
+        if writer is not None:
+            writer.close()
+    bar.close()
+    summary.files += [str(p) for p in facilitators.files.paths()]
+    facilitators.files.close()
+    if "grand_paris" in sources:
+        summary.files += _write_grand_paris(inbox / "grand_paris", gp_rows)
+    if "structures" in sources:
+        summary.files += _write_structures(inbox / "structures", world)
+    if "sirene" in sources:
+        summary.files += _write_sirene(inbox / "sirene", world)
+    return summary
+
+
+GP_HEADERS = {"maitre_ouvrage": "Maître d'ouvrage", "operation": "Opération", "programme": "Programme",
+              "acheteur_siret": "SIRET acheteur", "marche_id": "N° de marché", "objet": "Objet du marché",
+              "titulaire_siret": "SIRET titulaire", "titulaire_nom": "Titulaire", "montant_ht": "Montant HT (€)",
+              "date_notification": "Date de notification",
+              "heures_travaillees_prevues": "Heures travaillées prévues",
+              "objectif_insertion_pct": "Objectif insertion (%)",
+              "heures_insertion_objectif": "Heures d'insertion prévues",
+              "engagement_tpe_pme_pct": "Engagement TPE/PME (%)", "montant_tpe_pme": "Montant TPE/PME"}
+
+
+def _gp_row(c: dict, rng: random.Random) -> dict:
+    worked = round(c["montant"] * 0.40 / 45)
+    # CSR charter: insertion >= 5 % of worked hours until October 2020, >= 10 % since (domain.md §4.3).
+    pct = 10 if c["notified"] >= date(2020, 10, 1) else 5
+    return {"maitre_ouvrage": c["buyer"].name, "operation": c["operation"], "programme": c["programme"],
+            "acheteur_siret": c["buyer"].siret, "marche_id": c["id"], "objet": c["objet"],
+            "titulaire_siret": c["titulaires"][0].siret, "titulaire_nom": c["titulaires"][0].name,
+            "montant_ht": c["montant"], "date_notification": c["notified"], "heures_travaillees_prevues": worked,
+            "objectif_insertion_pct": pct, "heures_insertion_objectif": round(worked * pct / 100),
+            "engagement_tpe_pme_pct": 20, "montant_tpe_pme": round(c["montant"] * rng.uniform(0.08, 0.35), 2)}
+
+
+def _write_grand_paris(folder: Path, rows: dict[tuple[str, int], list[dict]]) -> list[str]:
+    """SGP and Solideo send workbooks; RATP and SNCF Réseau send CSV (as the owners do)."""
+    from openpyxl import Workbook
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for (owner, year), items in sorted(rows.items()):
+        slug = "".join(ch for ch in owner.lower() if ch.isalnum())[:20]
+        if owner.startswith("Société"):
+            path = folder / f"contrats_{slug}_{year}.xlsx"
+            book = Workbook(write_only=True)
+            sheet = book.create_sheet("contrats")
+            sheet.append(list(GP_HEADERS.values()))
+            for r in items:
+                sheet.append(list(r.values()))
+            book.save(path)
+        else:
+            path = folder / f"contrats_{slug}_{year}.csv"
+            files = CsvFiles()
+            for r in items:
+                row = {**r, "date_notification": r["date_notification"].strftime("%d/%m/%Y"),
+                       "montant_ht": f"{r['montant_ht']:.2f}".replace(".", ",")}
+                files.write(path, list(GP_HEADERS.values()), list(row.values()), "utf-8", ";")
+            files.close()
+        written.append(str(path))
+    return written
+
+
+STRUCTURE_COLUMNS = ["pk", "siret", "name", "brand", "kind", "legal_form", "naf", "address", "post_code", "city",
+                     "department", "latitude", "longitude", "source", "api_entreprise_employees", "created_at",
+                     "updated_at"]
+
+
+def _write_structures(folder: Path, world) -> list[str]:
+    """The register in le marché de l'inclusion's shape: the real sample rows, then EA / ESAT / GEIQ."""
+    from jobs.settings import PROJECT_ROOT
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "structures_inclusion_idf.csv"
+    sample = (PROJECT_ROOT / "samples" / "siae" / "lemarche_fixture_siae_idf.csv").read_text(encoding="utf-8")
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write("\n".join(sample.splitlines()) + "\n")
+    extra = [s for s in world.structures if not s.from_register_sample]
+    with path.open("a", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        for n, s in enumerate(extra, start=100000):
+            c = s.commune
+            w.writerow([n, s.siret, s.name, "", s.structure_kind, "ASSO", s.naf, "", c["codes_postaux"].split("|")[0],
+                        c["nom"], c["departement_code"], "", "", "GESAT" if s.structure_kind != "GEIQ" else "GEIQ",
+                        "10 à 19 salariés", "2021-01-01", "2025-01-01"])
+    return [str(path)]
+
+
+def _write_sirene(folder: Path, world) -> list[str]:
+    """StockEtablissement and StockUniteLegale extracts, with INSEE's column names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    etab = folder / "StockEtablissement_extrait_idf.csv"
+    ul = folder / "StockUniteLegale_extrait_idf.csv"
+    files = CsvFiles()
+    etab_cols = ["siren", "nic", "siret", "statutDiffusionEtablissement", "dateCreationEtablissement",
+                 "trancheEffectifsEtablissement", "activitePrincipaleEtablissement", "etablissementSiege",
+                 "codePostalEtablissement", "libelleCommuneEtablissement", "codeCommuneEtablissement",
+                 "etatAdministratifEtablissement"]
+    ul_cols = ["siren", "statutDiffusionUniteLegale", "dateCreationUniteLegale", "denominationUniteLegale",
+               "categorieJuridiqueUniteLegale", "activitePrincipaleUniteLegale", "trancheEffectifsUniteLegale",
+               "categorieEntreprise", "economieSocialeSolidaireUniteLegale", "etatAdministratifUniteLegale",
+               "nomUniteLegale", "prenom1UniteLegale"]
+    seen = set()
+    units = [(c.siret, c.name, "5710" if not c.structure_kind else "9220", c.naf, c.tranche_effectifs, c.categorie,
+              c.ess, c.commune) for c in [*world.companies, *world.structures]]
+    units += [(b.siret, b.name, b.categorie_juridique, "8411Z", "22", "", False, b.commune) for b in world.buyers]
+    for siret, name, cj, naf, tranche, cat, ess, commune in units:
+        files.write(etab, etab_cols, [siret[:9], siret[9:], siret, "O", "2010-01-01", tranche, naf[:2] + "." + naf[2:],
+                                      "true", commune["codes_postaux"].split("|")[0], commune["nom"].upper(),
+                                      commune["code_insee"], "A"], "utf-8", ",")
+        if siret[:9] in seen:
+            continue
+        seen.add(siret[:9])
+        files.write(ul, ul_cols, [siret[:9], "O", "2010-01-01", name, cj, naf[:2] + "." + naf[2:], tranche, cat,
+                                  "O" if ess else "N", "A", "", ""], "utf-8", ",")
+    files.close()
+    return [str(etab), str(ul)]
