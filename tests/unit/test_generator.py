@@ -1,0 +1,100 @@
+import csv
+import hashlib
+import io
+import json
+from datetime import date
+
+import pytest
+from stdnum.fr import siret
+
+from generator.core import FacilitatorDirt, generate_all
+from generator.decp import DirtRates
+from jobs.decp.normalize import normalize_marche
+from jobs.decp.records import parse_document
+from jobs.tabular import read_tabular
+from schemas.sources import source_contract
+
+START, END = date(2023, 10, 1), date(2024, 3, 1)
+
+
+def tree_digest(root):
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(root).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def test_same_seed_same_bytes(tmp_path):
+    generate_all(tmp_path / "a", 150, START, END, seed=5)
+    generate_all(tmp_path / "b", 150, START, END, seed=5)
+    generate_all(tmp_path / "c", 150, START, END, seed=6)
+    assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
+    assert tree_digest(tmp_path / "a") != tree_digest(tmp_path / "c")
+
+
+@pytest.fixture(scope="module")
+def clean_world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gen")
+    summary = generate_all(root, 400, START, END, seed=11, decp_dirt=DirtRates.clean(),
+                           facilitator_dirt=FacilitatorDirt.clean())
+    return root, summary
+
+
+def rows(root, source, pattern):
+    contract = source_contract(source)
+    out = []
+    for f in sorted((root / source).glob(pattern)):
+        m = contract.match(f.name)
+        out += read_tabular(f.read_bytes(), contract, m.entity, m.facilitateur, b"k").rows
+    return out
+
+
+def test_clean_decp_records_pass_normalisation_and_have_valid_buyers(clean_world):
+    root, summary = clean_world
+    records = [r for f in sorted((root / "decp").iterdir()) for r in parse_document(f.read_bytes())]
+    assert len(records) == summary.decp_records == 400
+    assert {r.decp_format for r in records} == {"2019", "2022"}
+    for r in records:
+        out = normalize_marche(json.loads(r.record_json), r.decp_format)
+        assert out["issues"] == [] and siret.is_valid(out["acheteur_id"])
+        assert (out["considerations_sociales"] is None) == (r.decp_format == "2019")
+
+
+def test_sources_agree_with_each_other(clean_world):
+    root, _ = clean_world
+    decp_ids, titulaires = set(), set()
+    for f in sorted((root / "decp").iterdir()):
+        for r in parse_document(f.read_bytes()):
+            rec = normalize_marche(json.loads(r.record_json), r.decp_format)
+            decp_ids.add(rec["id"])
+            titulaires |= {t["id"] for t in rec["titulaires"]}
+    etab = {r["siret"] for r in rows(root, "sirene", "StockEtablissement*")}
+    assert titulaires <= etab
+    assert {r["decp_id"] for r in rows(root, "facilitateurs", "*_operations_*")} <= decp_ids
+    assert {r["marche_id"] for r in rows(root, "grand_paris", "*")} <= decp_ids
+    register = (root / "structures" / "structures_inclusion_idf.csv").read_text(encoding="utf-8")
+    structures = {r["siret"]: r["kind"] for r in csv.DictReader(io.StringIO(register))}
+    reserved_to_siae = {r["siret"] for r in rows(root, "facilitateurs", "*_entreprises_*")
+                        if r["type_structure"] in ("EI", "ACI", "AI", "ETTI")}
+    assert reserved_to_siae and reserved_to_siae <= set(structures)
+
+
+def test_hours_fall_inside_their_contract(clean_world):
+    root, _ = clean_world
+
+    def month(text):
+        return text[-4:] + "-" + text[:2] if "/" in text else text
+
+    def day(text):
+        return "-".join(reversed(text.split("/"))) if "/" in text else text
+
+    contracts = {r["contrat_id"]: (day(r["date_debut"])[:7], day(r["date_fin"])[:7])
+                 for r in rows(root, "facilitateurs", "*_contrats_*")}
+    hours = rows(root, "facilitateurs", "*_heures_*")
+    assert hours
+    for h in hours:
+        start, end = contracts[h["contrat_id"]]
+        assert start <= month(h["mois"]) <= end
+        assert float(h["heures_realisees"].replace(",", ".")) > 0
