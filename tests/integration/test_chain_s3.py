@@ -65,6 +65,9 @@ def chain(spark, s3_server, tmp_path_factory):
     summary = generate_all(settings.inbox_path, 400, date(2023, 1, 1), date(2024, 12, 1), seed=7,
                            decp_dirt=only_duplicates, xml_every=0)
     copy_samples(settings.inbox_path, "format-2022-v2/json_*.json", "dirty/*.json")
+    # A facilitator export whose software renamed a required column: refused whole, with the reason.
+    bad = settings.inbox_path / "facilitateurs" / "clause93_heures_renamed.csv"
+    bad.write_text("Réf. contrat;Période;Durée\nOP1-1;10/2024;35\n", encoding="utf-8")
     report_path = pipeline.run_all("run-1", settings)
     return settings, json.loads(report_path.read_text()), summary
 
@@ -146,6 +149,15 @@ def test_bronze_holds_exactly_what_the_generator_wrote(chain, spark):
     assert structures.count() == 373 + 25 + 25 + 8
 
 
+def test_a_file_missing_required_columns_is_refused_whole(chain, spark):
+    settings, *_ = chain
+    [q] = table(spark, settings, "quarantine/files").filter("source_file like '%clause93_heures_renamed%'").collect()
+    assert q.source == "facilitateurs" and q.rule_id == "facilitateurs.file_refused"
+    assert "required columns missing for facilitateurs/heures: heures_realisees (headers found:" in q.message
+    loaded = table(spark, settings, "bronze/facilitateurs_heures").filter("source_file like '%renamed%'")
+    assert loaded.count() == 0
+
+
 def test_no_person_identifier_reaches_bronze(chain, spark):
     settings, *_ = chain
     participants = table(spark, settings, "bronze/facilitateurs_participants")
@@ -164,6 +176,7 @@ def test_rerun_changes_nothing(chain, spark):
     stages = {s["stage"]: s for s in report["stages"]}
     landings = [s for s in report["stages"] if s["stage"] == "landing"]
     assert sum(s["landed"] for s in landings) == 0 and sum(s["skipped"] for s in landings) > 29
+    assert table(spark, settings, "quarantine/files").count() == 1  # the refused file is not retried
     assert stages["bronze_decp"]["rows_written"] == 0
     assert table(spark, settings, "bronze/decp_marches").count() == before_bronze
     after_gold = sorted(tuple(r) for r in table(spark, settings, "gold/marches_par_mois_departement").collect())
