@@ -212,6 +212,8 @@ class Facilitators:
         rng = self.rng
         start = op_start + timedelta(days=rng.randrange(0, max(1, (op_end - op_start).days // 2 + 1)))
         end = min(op_end, start + timedelta(days=rng.randint(20, 240)))
+        if start > c["generated_until"]:
+            return  # not started yet when the export is made
         pid = self._person(fac, start, summary)
         cid = f"{op_id}-{summary.work_contracts:08d}"
         summary.work_contracts += 1
@@ -221,7 +223,7 @@ class Facilitators:
             "type_contrat": weighted(rng, CONTRACT_TYPES[realisation]), "date_debut": self._date(fac, start),
             "date_fin": self._date(fac, end)})
         month = date(start.year, start.month, 1)
-        while month <= end:
+        while month <= min(end, c["generated_until"]):  # hours are reported for past months only
             hours = round(rng.uniform(40, 151.67), 2)
             if rng.random() < self.dirt.negative_hours:
                 hours = -hours

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pandera.pyspark as pa
@@ -26,7 +26,11 @@ def siret_is_valid(values: pd.Series) -> pd.Series:
 
 
 def _bound(value: object, today: date) -> object:
-    return today.isoformat() if value == "today" else value
+    """'today', 'today+N' (days) or a literal."""
+    if isinstance(value, str) and value.startswith("today"):
+        days = int(value[len("today+"):]) if value.startswith("today+") else 0
+        return (today + timedelta(days=days)).isoformat()
+    return value
 
 
 def predicate(rule: Rule, today: date) -> Column | None:
@@ -48,6 +52,9 @@ def predicate(rule: Rule, today: date) -> Column | None:
     elif rule.kind == "not_before":
         other = F.col(p["other"])
         check = other.isNull() | (c >= other)
+    elif rule.kind == "not_after":
+        other = F.col(p["other"])
+        check = other.isNull() | (c <= other)
     elif rule.kind == "not_combined":
         check = ~(F.array_contains(c, p["exclusive"]) & (F.size(c) > 1))
     else:

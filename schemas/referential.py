@@ -93,3 +93,46 @@ def idf_departements_geojson() -> dict:
 def legal_modalities() -> tuple[dict[str, str], ...]:
     """Legal modalities of social clauses (domain.md §4.1-4.2) with their legacy labels."""
     return tuple(_read_csv(REFERENTIAL_DIR / "legal_modalities.csv"))
+
+
+MAPPED_LISTS = ("market_types", "contract_types", "realisation_modalities", "outcomes", "diploma_levels",
+                "prescribers", "structure_kinds", "eligibility_criteria", "sexes", "legal_modalities")
+
+
+@cache
+def code_rows(name: str) -> tuple[dict[str, str], ...]:
+    """Rows of a code list file ``schemas/referential/<name>.csv`` (each has at least ``code``)."""
+    return tuple(_read_csv(REFERENTIAL_DIR / f"{name}.csv"))
+
+
+@cache
+def mapping(name: str) -> CodeList:
+    """Raw label -> code for a referential list: the code itself, its label, article and every alias
+    (``aliases`` or ``legacy_labels``, pipe-separated) match, folded (case, accents, spaces)."""
+    lookup: dict[str, str] = {}
+    codes = []
+    for row in code_rows(name):
+        codes.append(row["code"])
+        labels = [row["code"], row.get("label_fr", ""), row.get("article", "")]
+        labels += (row.get("aliases") or row.get("legacy_labels") or "").split("|")
+        for label in filter(None, labels):
+            lookup.setdefault(fold(label), row["code"])
+    return CodeList(name, tuple(codes), lookup)
+
+
+@cache
+def cpv_market_type() -> dict[str, str]:
+    """CPV division (2 digits) -> market type code (works / services / supplies)."""
+    return {r["division"]: r["market_type"] for r in _read_csv(REFERENTIAL_DIR / "cpv_divisions.csv")}
+
+
+@cache
+def age_bands() -> tuple[tuple[str, int, int], ...]:
+    return tuple((r["code"], int(r["min_age"]), int(r["max_age"])) for r in code_rows("age_bands"))
+
+
+@cache
+def commune_attributes() -> dict[str, dict[str, str]]:
+    """INSEE code -> département, EPT and MGP membership (IDF communes, COG 2026)."""
+    return {r["code_insee"]: {"departement": r["departement_code"], "ept": r["ept_code"] or None,
+                              "in_mgp": r["in_mgp"] == "oui"} for r in idf_communes()}

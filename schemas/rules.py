@@ -18,7 +18,7 @@ class Rule:
     id: str
     table: str
     column: str | None
-    kind: str  # not_null | in_set | range | date_range | siret | not_before | not_combined | min_value | parse
+    kind: str  # not_null | in_set | range | date_range | siret | not_before | not_after | not_combined | parse | unique
     message: str
     params: dict[str, Any] = field(default_factory=dict)
     required: bool = True  # a null value fails the rule
@@ -65,6 +65,76 @@ RULES: dict[str, Rule] = _rules(
     Rule("decp.duplicate", "marches", "uid", "unique",
          "same uid published again: superseded by a later publication", {"keep": "latest date_publication"}),
 )
+
+
+# Facilitators' exports, Grand Paris, structures and SIRENE (silver tables of issue 4).
+HEURES_MOIS_MAX = 300.0  # a month holds at most ~220 worked hours; above 300 the figure is not a month's work
+_today = {"min": DATE_MIN, "max": "today"}
+
+
+def _mapped(table: str, column: str, code_list: str) -> Rule:
+    return Rule(f"{table}.{column}_mapped", table, column, "parse",
+                f"{column} value not in the referential list '{code_list}' (to map by the data steward)")
+
+
+RULES.update(_rules(
+    Rule("operations.key_present", "operations", "operation_key", "not_null", "operation id missing"),
+    Rule("operations.donneur_ordre_siret", "operations", "donneur_ordre_siret", "siret",
+         "donneur d'ordre SIRET invalid"),
+    _mapped("operations", "type_marche", "market_types"),
+    _mapped("operations", "modalite_juridique", "legal_modalities"),
+    Rule("operations.date_debut_valid", "operations", "date_debut", "date_range",
+         "operation start date missing, unreadable or impossible", {"min": DATE_MIN, "max": "today+3660"}),
+    Rule("operations.dates_ordered", "operations", "date_fin", "not_before", "operation ends before it starts",
+         {"other": "date_debut"}, required=False),
+    Rule("operations.heures_objectif_valid", "operations", "heures_objectif", "range",
+         "hours objective missing or negative", {"min": 0, "max": 10_000_000}),
+    Rule("operations.duplicate", "operations", "operation_key", "unique",
+         "operation exported again: superseded by the latest export", {"keep": "latest ingested_at"}),
+    Rule("participants.key_present", "participants", "person_key", "not_null", "participant id missing"),
+    Rule("participants.duplicate", "participants", "person_key", "unique",
+         "participant exported again: superseded by the latest export", {"keep": "latest ingested_at"}),
+    Rule("contrats.key_present", "contrats", "contrat_key", "not_null", "contract id missing"),
+    Rule("contrats.person_present", "contrats", "person_key", "not_null", "contract without participant"),
+    Rule("contrats.employer_siret", "contrats", "entreprise_siret", "siret", "employer SIRET invalid"),
+    Rule("contrats.date_debut_valid", "contrats", "date_debut", "date_range",
+         "contract start date missing, unreadable or more than a year ahead", {"min": DATE_MIN, "max": "today+366"}),
+    Rule("contrats.dates_ordered", "contrats", "date_fin", "not_before", "contract ends before it starts",
+         {"other": "date_debut"}, required=False),
+    Rule("contrats.duplicate", "contrats", "contrat_key", "unique",
+         "contract exported again: superseded by the latest export", {"keep": "latest ingested_at"}),
+    Rule("heures.contrat_known", "heures", "contrat_debut_mois", "not_null",
+         "hours reported for a contract that is not in the facilitator's contracts"),
+    Rule("heures.mois_valid", "heures", "mois", "date_range", "month missing, unreadable or in the future", _today),
+    Rule("heures.value_valid", "heures", "heures", "range",
+         f"hours missing, negative or above {HEURES_MOIS_MAX:.0f} in a month", {"min": 0, "max": HEURES_MOIS_MAX}),
+    Rule("heures.not_before_contract", "heures", "mois", "not_before", "hours before the contract started",
+         {"other": "contrat_debut_mois"}, required=False),
+    Rule("heures.not_after_contract", "heures", "mois", "not_after", "hours after the contract ended",
+         {"other": "contrat_fin_mois"}, required=False),
+    Rule("heures.duplicate", "heures", "heures_key", "unique",
+         "hours of this contract and month exported again: superseded by the latest export",
+         {"keep": "latest ingested_at"}),
+    Rule("sorties.person_present", "sorties", "person_key", "not_null", "outcome without participant"),
+    _mapped("sorties", "situation", "outcomes"),
+    Rule("sorties.date_valid", "sorties", "date_situation", "date_range",
+         "situation date missing, unreadable or in the future", _today),
+    Rule("structures.siret", "structures", "siret", "siret", "structure SIRET invalid"),
+    _mapped("structures", "type_structure", "structure_kinds"),
+    Rule("structures.duplicate", "structures", "siret", "unique", "structure listed twice: latest kept",
+         {"keep": "latest ingested_at"}),
+    Rule("companies.siret", "companies", "siret", "siret", "SIRENE SIRET invalid"),
+    Rule("companies.duplicate", "companies", "siret", "unique", "establishment listed twice: latest kept",
+         {"keep": "latest ingested_at"}),
+    Rule("grand_paris.uid_present", "grand_paris", "decp_uid", "not_null", "buyer SIRET or contract id missing"),
+    Rule("grand_paris.acheteur_siret", "grand_paris", "acheteur_siret", "siret", "buyer SIRET invalid"),
+    Rule("grand_paris.montant_valid", "grand_paris", "montant_ht", "range",
+         "amount missing or outside [1 €, 15,000,000,000 €]", {"min": MONTANT_MIN_EUR, "max": MONTANT_MAX_EUR}),
+    Rule("grand_paris.date_valid", "grand_paris", "date_notification", "date_range",
+         "notification date missing, unreadable or impossible", _today),
+    Rule("grand_paris.duplicate", "grand_paris", "decp_uid", "unique", "contract listed twice: latest kept",
+         {"keep": "latest ingested_at"}),
+))
 
 
 def rules_for(table: str) -> list[Rule]:
