@@ -3,7 +3,8 @@
 
 * `observatoire_monthly` (1st of each month, for the month that ended): for every source, download the
   configured URLs, land the inbox into the raw zone (manifest, idempotent) and load bronze; then rebuild
-  silver, gold, the dashboards, and write the run report `<output>/runs/<run id>.json`.
+  silver (DECP, then the other sources), resolve entities (SIRENE, structures, DECP links), gold, the
+  dashboards, and write the run report `<output>/runs/<run id>.json`.
 * `ingest_<source>` (manual): the same ingestion for one source, when a file arrives mid-month.
 
 Code lives in `jobs/`; this file only wires it.
@@ -66,7 +67,15 @@ with DAG(
         return pipeline.silver_marches(_run_id())
 
     @task
-    def gold(_silver: dict) -> dict:
+    def silver_sources(_silver: dict) -> dict:
+        return pipeline.silver_sources(_run_id())
+
+    @task
+    def entity_resolution(_silver_sources: dict) -> dict:
+        return pipeline.entity_resolution(_run_id())
+
+    @task
+    def gold(_resolution: dict) -> dict:
         return pipeline.gold_marches(_run_id())
 
     @task
@@ -78,8 +87,10 @@ with DAG(
         return str(pipeline.write_run_report(_run_id(), list(stages)))
 
     s = silver(*outputs[2::3])
-    g = gold(s)
-    run_report(*outputs, s, g, publish(g))
+    ss = silver_sources(s)
+    er = entity_resolution(ss)
+    g = gold(er)
+    run_report(*outputs, s, ss, er, g, publish(g))
 
 
 for name in pipeline.SOURCES:

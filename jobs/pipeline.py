@@ -76,6 +76,24 @@ def silver_marches(run_id: str, settings: Settings | None = None) -> dict:
     return _spark_stage(module, run_id, settings)
 
 
+def silver_sources(run_id: str, settings: Settings | None = None) -> dict:
+    """Facilitators' exports, structures, SIRENE and Grand Paris -> silver (+ quarantine, values to map)."""
+    from jobs import silver_sources as module
+    from jobs.spark import get_spark
+
+    settings = settings or Settings.from_env()
+    started = _now()
+    report = module.run(get_spark(settings), settings, run_id, started)
+    report["seconds"] = (_now() - started).total_seconds()
+    return report
+
+
+def entity_resolution(run_id: str, settings: Settings | None = None) -> dict:
+    from jobs import entity_resolution as module
+
+    return _spark_stage(module, run_id, settings)
+
+
 def gold_marches(run_id: str, settings: Settings | None = None) -> dict:
     from jobs import gold_marches as module
 
@@ -129,7 +147,8 @@ def write_run_report(run_id: str, stages: list[dict], settings: Settings | None 
     return path
 
 
-STAGES = {"silver": silver_marches, "gold": gold_marches, "publish": publish_dashboards}
+STAGES = {"silver": silver_marches, "silver_sources": silver_sources, "resolution": entity_resolution,
+          "gold": gold_marches, "publish": publish_dashboards}
 
 
 def run_all(run_id: str, settings: Settings | None = None) -> Path:

@@ -128,6 +128,27 @@ def typed_operations(b: DataFrame) -> DataFrame:
     ))
 
 
+ROLES = {"titulaire": "TITULAIRE", "mandataire": "TITULAIRE", "cotraitant": "COTRAITANT", "co-traitant": "COTRAITANT",
+         "sous-traitant": "SOUS_TRAITANT", "sous traitant": "SOUS_TRAITANT",
+         "mise a disposition": "MISE_A_DISPOSITION"}
+
+
+def typed_entreprises(b: DataFrame) -> DataFrame:
+    """Companies working on an operation (titulaires, co- and sub-contractors, structures lending staff)."""
+    roles = F.create_map(*[x for k, v in ROLES.items() for x in (F.lit(k), F.lit(v))])
+    df = b.select(
+        *LINEAGE, raw_json(b).alias("raw_json"), "facilitateur",
+        F.when(F.col("facilitateur_marche_id").isNotNull(), F.concat_ws(":", "facilitateur", "facilitateur_marche_id"))
+        .alias("operation_key"),
+        F.regexp_replace("siret", r"[\s.]", "").alias("siret"), "raison_sociale",
+        F.coalesce(roles[spark_fold(F.col("role"))], F.lit(UNKNOWN)).alias("role"),
+        "type_structure", code("type_structure", "structure_kinds").alias("kind"),
+    ).withColumn("entreprise_key", F.concat_ws("|", "operation_key", "siret", "role"))
+    return df.withColumn("issues", issues(
+        issue("entreprises.type_structure_mapped", F.col("type_structure").isNotNull() & F.col("kind").isNull(),
+              F.col("type_structure"))))
+
+
 def age_band(age: Column) -> Column:
     expr = None
     for code_, lo, hi in ref.age_bands():
@@ -287,6 +308,7 @@ def values_to_map(frames: dict[str, DataFrame]) -> DataFrame:
                      ("_type_contrat_raw", "type_contrat", "contract_types")],
         "sorties": [("situation", "sortie", "outcomes")],
         "structures": [("type_structure", "kind", "structure_kinds")],
+        "entreprises": [("type_structure", "kind", "structure_kinds")],
     }
     parts = []
     for table, cols in specs.items():
@@ -312,17 +334,19 @@ def values_to_map(frames: dict[str, DataFrame]) -> DataFrame:
 
 BRONZE = {  # silver name -> (source, entity) of its bronze table
     "operations": ("facilitateurs", "operations"), "participants": ("facilitateurs", "participants"),
+    "entreprises": ("facilitateurs", "entreprises"),
     "contrats": ("facilitateurs", "contrats"), "heures": ("facilitateurs", "heures"),
     "sorties": ("facilitateurs", "sorties"), "structures": ("structures", "structures"),
     "etablissements": ("sirene", "etablissements"), "unites_legales": ("sirene", "unites_legales"),
     "grand_paris": ("grand_paris", "contrats"),
 }
 SILVER = {"operations": "silver/operations", "participants": "silver/participants",
+          "entreprises": "silver/entreprises_operations",
           "contrats": "silver/contrats_insertion", "heures": "silver/heures_insertion", "sorties": "silver/sorties",
-          "structures": "silver/structures", "companies": "silver/entreprises",
+          "structures": "silver/structures", "companies": "silver/entreprises_sirene",
           "grand_paris": "silver/grand_paris_contrats"}
-KEYS = {"operations": "operation_key", "participants": "person_key", "contrats": "contrat_key",
-        "heures": "heures_key", "sorties": None, "structures": "siret", "companies": "siret",
+KEYS = {"operations": "operation_key", "participants": "person_key", "entreprises": "entreprise_key",
+        "contrats": "contrat_key", "heures": "heures_key", "sorties": None, "structures": "siret", "companies": "siret",
         "grand_paris": "decp_uid"}
 
 
@@ -361,6 +385,7 @@ def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime, bo
         return spark.read.format("delta").load(settings.table_uri(SILVER[name]))
 
     operations = publish("operations", typed_operations(b["operations"]))
+    publish("entreprises", typed_entreprises(b["entreprises"]))
     publish("participants", typed_participants(b["participants"]))
     contrats = publish("contrats", typed_contrats(b["contrats"]))
     publish("heures", typed_heures(b["heures"], contrats, operations))

@@ -20,6 +20,12 @@ def main() -> None:
         print(f"{t['table']:40} {t['rows_in']:>8} {t['rows_written']:>8} {t['rows_quarantined']:>8}  {t['balanced']}")
         for rule, n in t.get("details", {}).get("quarantine_by_rule", {}).items():
             print(f"    quarantined by {rule}: {n}")
+    for stage in report["stages"]:
+        if stage.get("match_rates"):
+            for source, rates in stage["match_rates"].items():
+                print(f"match {source}: {rates}")
+        for value in stage.get("values_to_map", [])[:10]:
+            print(f"value to map: {value['table']}.{value['column']} = {value['value']!r} ({value['rows']} rows)")
     print(f"lake: {settings.lake_uri}")
     print(f"dashboard: {Path(settings.output_dir) / 'dashboards' / 'index.html'}")
 
