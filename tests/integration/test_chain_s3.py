@@ -158,6 +158,48 @@ def test_a_file_missing_required_columns_is_refused_whole(chain, spark):
     assert loaded.count() == 0
 
 
+PERSON_LEVEL = ["bronze/facilitateurs_participants", "bronze/facilitateurs_contrats", "bronze/facilitateurs_heures",
+                "bronze/facilitateurs_sorties", "silver/participants", "silver/contrats_insertion",
+                "silver/heures_insertion", "silver/sorties"]
+
+
+def test_person_level_tables_hold_no_direct_identifier(chain, spark):
+    """No name, birth date, phone, e-mail or raw source person id in any person-level table."""
+    import re
+
+    from generator.core import FIRST_NAMES, SURNAMES
+
+    settings, *_ = chain
+    raw_id = re.compile(r"^\d{2}-\d{7}$")  # the facilitators' own person ids, e.g. 93-0000042
+    forbidden_columns = {"nom", "prenom", "telephone", "email", "nir", "adresse", "date_naissance",
+                         "date_naissance_annee", "annee_naissance"}
+    for name in PERSON_LEVEL:
+        df = table(spark, settings, name)
+        assert df.count() > 0, name
+        if name.startswith("silver/"):
+            assert not forbidden_columns & set(df.columns), name
+        for row in df.collect():
+            for value in row.asDict().values():
+                if not isinstance(value, str):
+                    continue
+                for part in re.split(r'[,:"{}\[\]|]', value):
+                    part = part.strip()
+                    assert not raw_id.match(part), (name, value)
+                    assert part not in SURNAMES and part not in FIRST_NAMES, (name, value)
+                    assert not re.fullmatch(r"0[67]\d{8}", part), (name, value)
+
+
+def test_every_silver_table_is_balanced_and_entities_are_resolved(chain):
+    _, report, _ = chain
+    silver = [t for t in report["tables"] if t["table"].startswith("silver/")]
+    assert len(silver) == 10 and all(t["balanced"] for t in silver)
+    stage = next(s for s in report["stages"] if s["stage"] == "entity_resolution")
+    rates = stage["match_rates"]
+    assert rates["facilitateur_entreprise"]["sirene_siret_rate"] > 0.95
+    assert rates["operation_to_decp"]["linked_rate"] > 0.95
+    assert rates["grand_paris_to_decp"]["linked_rate"] > 0.95
+
+
 def test_no_person_identifier_reaches_bronze(chain, spark):
     settings, *_ = chain
     participants = table(spark, settings, "bronze/facilitateurs_participants")
@@ -171,6 +213,10 @@ def test_no_person_identifier_reaches_bronze(chain, spark):
 def test_rerun_changes_nothing(chain, spark):
     settings, *_ = chain
     before_bronze = table(spark, settings, "bronze/decp_marches").count()
+    silver_names = ["silver/marches", "silver/operations", "silver/participants", "silver/contrats_insertion",
+                    "silver/heures_insertion", "silver/sorties", "silver/structures", "silver/entreprises_sirene",
+                    "silver/grand_paris_contrats", "silver/entreprises_operations"]
+    before_silver = {n: sorted(map(repr, table(spark, settings, n).collect())) for n in silver_names}
     before_gold = sorted(tuple(r) for r in table(spark, settings, "gold/marches_par_mois_departement").collect())
     report = json.loads(pipeline.run_all("run-2", settings).read_text())
     stages = {s["stage"]: s for s in report["stages"]}
@@ -181,3 +227,5 @@ def test_rerun_changes_nothing(chain, spark):
     assert table(spark, settings, "bronze/decp_marches").count() == before_bronze
     after_gold = sorted(tuple(r) for r in table(spark, settings, "gold/marches_par_mois_departement").collect())
     assert after_gold == before_gold
+    for name in silver_names:
+        assert sorted(map(repr, table(spark, settings, name).collect())) == before_silver[name], name
