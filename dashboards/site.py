@@ -64,6 +64,7 @@ def _page(title: str, intro: str, figures: list[go.Figure], data: dict) -> str:
 <script src="{PLOTLY_JS}"></script>
 <style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:1200px}}.chart{{margin:2rem 0}}</style>
 </head><body>
+<nav><a href="index.html">Tableau de bord</a> · <a href="qualite.html">Qualité des données</a></nav>
 <h1>{html.escape(title)}</h1>
 <p>{html.escape(intro)}</p>
 {charts}

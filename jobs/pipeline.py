@@ -142,6 +142,9 @@ def write_run_report(run_id: str, stages: list[dict], settings: Settings | None 
     path = Path(settings.output_dir) / "runs" / run_file_name(run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    from dashboards.quality import write_quality
+
+    write_quality({**report, "run_file": path.name}, path.parent, Path(settings.output_dir))
     if not report["balanced"]:
         raise RuntimeError(f"run {run_id}: rows in != written + quarantined, see {path}")
     return path
