@@ -394,6 +394,7 @@ def _write_grand_paris(folder: Path, rows: dict[tuple[str, int], list[dict]]) ->
             for r in items:
                 sheet.append(list(r.values()))
             book.save(path)
+            _freeze_xlsx(path)
         else:
             path = folder / f"contrats_{slug}_{year}.csv"
             files = CsvFiles()
@@ -404,6 +405,20 @@ def _write_grand_paris(folder: Path, rows: dict[tuple[str, int], list[dict]]) ->
             files.close()
         written.append(str(path))
     return written
+
+
+def _freeze_xlsx(path: Path) -> None:
+    """Rewrite a workbook with fixed timestamps (zip entries, document dates): same seed, same bytes."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        entries = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries:
+            if name == "docProps/core.xml":
+                data = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2000-01-01T00:00:00Z", data)
+            z.writestr(zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
 
 
 STRUCTURE_COLUMNS = ["pk", "siret", "name", "brand", "kind", "legal_form", "naf", "address", "post_code", "city",
