@@ -9,14 +9,37 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.delta_io import write_table
 from jobs.settings import Settings
+from schemas import referential as ref
 
 RESOLUTION_TABLE = "silver/resolution_entreprises"
 LINKS_TABLE = "silver/liens_decp"
+BUYERS_TABLE = "silver/acheteurs"
+
+
+def buyer_category(categorie_juridique: Column) -> Column:
+    """Buyer category from the SIRENE catégorie juridique (longest matching prefix of the referential)."""
+    expr = None
+    for prefix, category in ref.buyer_categories():
+        cond = categorie_juridique.startswith(prefix)
+        expr = F.when(cond, F.lit(category)) if expr is None else expr.when(cond, F.lit(category))
+    return F.when(categorie_juridique.isNull(), F.lit("INCONNUE")).otherwise(expr.otherwise(F.lit("AUTRE")))
+
+
+def buyers(marches: DataFrame, sirene: DataFrame) -> DataFrame:
+    """One row per buyer SIRET of the current contracts, named and categorised from SIRENE."""
+    b = marches.groupBy(F.col("acheteur_id").alias("siret")).agg(
+        F.max("acheteur_nom").alias("nom_decp"), F.count("*").alias("nb_marches"))
+    s = sirene.select("siret", "denomination", "categorie_juridique", "commune", "departement")
+    return b.join(s, "siret", "left").select(
+        "siret", F.coalesce("denomination", "nom_decp").alias("nom"), "categorie_juridique",
+        buyer_category(F.col("categorie_juridique")).alias("categorie_acheteur"), "commune", "departement",
+        "nb_marches", F.when(F.col("denomination").isNotNull() | F.col("categorie_juridique").isNotNull(), "siret")
+        .otherwise("aucun").alias("sirene_match"))
 
 
 def resolve(companies: DataFrame, sirene: DataFrame, structures: DataFrame) -> DataFrame:
@@ -71,6 +94,9 @@ def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime) ->
         F.lit("grand_paris").alias("source"), F.col("decp_uid").alias("source_key"), "decp_uid")
     links = link_decp(operations.unionByName(grand_paris), read("silver/marches"))
     write_table(links, settings, LINKS_TABLE)
+    write_table(buyers(read("silver/marches"), read("silver/entreprises_sirene")), settings, BUYERS_TABLE)
+    buyer_rate = read(BUYERS_TABLE).agg(F.count("*").alias("n"),
+                                        F.avg((F.col("sirene_match") == "siret").cast("double")).alias("r")).first()
     rates = {}
     for row in read(RESOLUTION_TABLE).groupBy("source").agg(
             F.count("*").alias("n"), F.avg((F.col("sirene_match") == "siret").cast("double")).alias("sirene_siret"),
@@ -82,4 +108,5 @@ def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime) ->
     for row in read(LINKS_TABLE).groupBy("source").agg(
             F.count("*").alias("n"), F.avg(F.col("in_decp").cast("double")).alias("rate")).collect():
         rates[f"{row['source']}_to_decp"] = {"rows": row["n"], "linked_rate": round(row["rate"], 4)}
+    rates["acheteurs_to_sirene"] = {"rows": buyer_rate["n"], "sirene_siret_rate": round(buyer_rate["r"] or 0, 4)}
     return {"stage": "entity_resolution", "match_rates": rates}

@@ -43,6 +43,7 @@ class Settings:
     s3_region: str = "us-east-1"
     small_cell_threshold: int = 5
     pseudonymization_key: str = ""
+    outcome_boundary_months: int = 6
     downloads_file: str = ""
     extra_spark_conf: dict[str, str] = field(default_factory=dict)
 
@@ -67,6 +68,7 @@ class Settings:
             s3_region=_env("OBS_S3_REGION", cls.s3_region),
             small_cell_threshold=int(_env("OBS_SMALL_CELL_THRESHOLD", str(cls.small_cell_threshold))),
             pseudonymization_key=_env("OBS_PSEUDONYMIZATION_KEY", ""),
+            outcome_boundary_months=int(_env("OBS_OUTCOME_BOUNDARY_MONTHS", "6")),
             downloads_file=_abs(_env("OBS_DOWNLOADS_FILE", "")) if _env("OBS_DOWNLOADS_FILE", "") else "",
             extra_spark_conf=extra,
         )

@@ -32,6 +32,11 @@ TITULAIRE_TYPE = T.StructType([
     T.StructField("id", T.StringType()),
     T.StructField("denomination", T.StringType()),
 ])
+MODIFICATION_TYPE = T.StructType([
+    T.StructField("rang", T.IntegerType()), T.StructField("date_modification", T.StringType()),
+    T.StructField("montant", T.DoubleType()), T.StructField("duree_mois", T.IntegerType()),
+    T.StructField("objet", T.StringType()), T.StructField("n_titulaires", T.IntegerType()),
+])
 NORMALIZED_FIELDS = [
     ("uid", T.StringType()), ("id", T.StringType()), ("acheteur_id", T.StringType()),
     ("acheteur_nom", T.StringType()), ("decp_format", T.StringType()), ("nature", T.StringType()),
@@ -43,14 +48,16 @@ NORMALIZED_FIELDS = [
     ("forme_prix", T.StringType()), ("considerations_sociales", T.ArrayType(T.StringType())),
     ("considerations_environnementales", T.ArrayType(T.StringType())),
     ("titulaires", T.ArrayType(TITULAIRE_TYPE)), ("n_titulaires", T.IntegerType()),
-    ("n_modifications", T.IntegerType()), ("issues", quality.ISSUE_TYPE),
+    ("n_modifications", T.IntegerType()), ("modifications", T.ArrayType(MODIFICATION_TYPE)),
+    ("issues", quality.ISSUE_TYPE),
 ]
 LINEAGE = ["source_file", "source_sha256", "record_index", "load_id", "ingested_at"]
 NORMALIZED_SCHEMA = T.StructType(
     [T.StructField(n, t) for n, t in NORMALIZED_FIELDS]
     + [BRONZE_SCHEMA[c] for c in LINEAGE] + [BRONZE_SCHEMA["record_json"]]
 )
-SILVER_COLUMNS = [n for n, _ in NORMALIZED_FIELDS if n not in ("titulaires", "issues")] + LINEAGE
+SILVER_COLUMNS = [n for n, _ in NORMALIZED_FIELDS if n not in ("titulaires", "issues", "modifications")] + LINEAGE
+MODIFICATIONS_TABLE = "silver/marches_modifications"
 
 
 def _normalize_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -98,8 +105,15 @@ def deduplicate(valid: DataFrame) -> tuple[DataFrame, DataFrame]:
     return kept, superseded
 
 
-def build(bronze: DataFrame, today: date) -> tuple[DataFrame, DataFrame, DataFrame]:
-    """Pure transform: bronze -> (silver marches, titulaires, quarantine)."""
+def modifications_history(kept: DataFrame) -> DataFrame:
+    """One row per modification of each current contract, in the order they were applied."""
+    return kept.select("uid", F.explode("modifications").alias("m")).select(
+        "uid", "m.rang", F.to_date("m.date_modification").alias("date_modification"), "m.montant",
+        "m.duree_mois", "m.n_titulaires", "m.objet")
+
+
+def build(bronze: DataFrame, today: date) -> tuple[DataFrame, DataFrame, DataFrame, DataFrame]:
+    """Pure transform: bronze -> (silver marches, titulaires, quarantine, modifications history)."""
     checked = quality.apply_rules(normalize(bronze), "marches", today)
     valid, invalid = quality.split_valid(checked)
     kept, superseded = deduplicate(valid)
@@ -118,7 +132,7 @@ def build(bronze: DataFrame, today: date) -> tuple[DataFrame, DataFrame, DataFra
         F.transform("issues", lambda x: x["message"]).alias("messages"),
         "record_json",
     )
-    return silver, titulaires, quarantine
+    return silver, titulaires, quarantine, modifications_history(kept)
 
 
 def silver_contract(today: date):
@@ -129,7 +143,7 @@ def silver_contract(today: date):
 
 def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime) -> dict:
     bronze = read_table(spark, settings, BRONZE_TABLE, BRONZE_SCHEMA)
-    silver, titulaires, quarantine = build(bronze, now.date())
+    silver, titulaires, quarantine, modifications = build(bronze, now.date())
     silver, quarantine = silver.cache(), quarantine.cache()
     n_in = bronze.filter(F.col("record_kind").isin(KIND_MARCHE, KIND_UNKNOWN)).count()
     n_silver, n_quarantine = silver.count(), quarantine.count()
@@ -141,6 +155,7 @@ def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime) ->
     write_table(silver, settings, SILVER_TABLE)
     write_table(titulaires, settings, TITULAIRES_TABLE)
     write_table(quarantine, settings, QUARANTINE_TABLE)
+    write_table(modifications, settings, MODIFICATIONS_TABLE)
     per_rule = {r["rule"]: r["n"] for r in quarantine.select(F.explode("rule_ids").alias("rule"))
                 .groupBy("rule").agg(F.count("*").alias("n")).collect()}
     n_tit = spark.read.format("delta").load(settings.table_uri(TITULAIRES_TABLE)).count()

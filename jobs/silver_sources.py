@@ -20,7 +20,7 @@ from jobs import quality
 from jobs.delta_io import read_table, write_table
 from jobs.settings import Settings
 from schemas import referential as ref
-from schemas.rules import RULES
+from schemas.rules import RULES, rules_for
 from schemas.sources import source_contract
 
 UNKNOWN = "INCONNU"
@@ -317,14 +317,15 @@ def values_to_map(frames: dict[str, DataFrame]) -> DataFrame:
         df = frames[table]
         for raw, mapped, list_name in cols:
             unmapped = df.filter(F.col(raw).isNotNull() & (F.col(mapped).isNull() | (F.col(mapped) == UNKNOWN)))
-            parts.append(unmapped.groupBy(F.col(raw).alias("value")).count().select(
-                F.lit(table).alias("table"), F.lit(raw.strip("_").removesuffix("_raw")).alias("column"),
+            source = F.col("facilitateur") if "facilitateur" in df.columns else F.lit(table)
+            parts.append(unmapped.groupBy(source.alias("source"), F.col(raw).alias("value")).count().select(
+                "source", F.lit(table).alias("table"), F.lit(raw.strip("_").removesuffix("_raw")).alias("column"),
                 F.lit(list_name).alias("code_list"), "value", F.col("count").alias("rows")))
     if "participants" in frames:
-        crit = frames["participants"].select(F.explode("_criteres_raw").alias("value")).filter(
+        crit = frames["participants"].select("facilitateur", F.explode("_criteres_raw").alias("value")).filter(
             code_of(F.col("value"), "eligibility_criteria").isNull())
-        parts.append(crit.groupBy("value").count().select(
-            F.lit("participants").alias("table"), F.lit("criteres_eligibilite").alias("column"),
+        parts.append(crit.groupBy(F.col("facilitateur").alias("source"), "value").count().select(
+            "source", F.lit("participants").alias("table"), F.lit("criteres_eligibilite").alias("column"),
             F.lit("eligibility_criteria").alias("code_list"), "value", F.col("count").alias("rows")))
     out = parts[0]
     for p in parts[1:]:
@@ -350,6 +351,13 @@ KEYS = {"operations": "operation_key", "participants": "person_key", "entreprise
         "grand_paris": "decp_uid"}
 
 
+def contract(name: str, silver: DataFrame, today: date):
+    """Pandera schema of a silver table: the columns its rules check, with the rules' predicates."""
+    checked = {r.column for r in rules_for(name) if r.column}
+    return quality.pandera_schema(name, {f.name: f.dataType for f in silver.schema.fields if f.name in checked},
+                                  today)
+
+
 def _bronze(spark: SparkSession, settings: Settings, name: str) -> DataFrame:
     source, entity = BRONZE[name]
     ent = source_contract(source).entities[entity]
@@ -361,8 +369,9 @@ def _bronze(spark: SparkSession, settings: Settings, name: str) -> DataFrame:
     return read_table(spark, settings, ent.table, schema)
 
 
-def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime, boundary_months: int = 6) -> dict:
+def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime) -> dict:
     today = now.date()
+    boundary_months = settings.outcome_boundary_months
     b = {name: _bronze(spark, settings, name) for name in BRONZE}
     typed: dict[str, DataFrame] = {}
     reports = []
@@ -375,6 +384,9 @@ def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime, bo
         n_in, n_ok, n_bad = frame.count(), silver.count(), quarantine.count()
         if n_in != n_ok + n_bad:
             raise RuntimeError(f"{SILVER[name]} lost rows: {n_in} in, {n_ok} written, {n_bad} quarantined")
+        failures = quality.audit(silver, contract(name, silver, today))
+        if failures:  # write-audit-publish: nothing of this table is published when the audit fails
+            raise RuntimeError(f"Pandera audit of {SILVER[name]} failed: " + "; ".join(failures))
         write_table(silver, settings, SILVER[name])
         write_table(quarantine, settings, f"quarantine/{SILVER[name].removeprefix('silver/')}")
         per_rule = {r["rule"]: r["n"] for r in quarantine.select(F.explode("rule_ids").alias("rule"))

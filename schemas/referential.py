@@ -136,3 +136,10 @@ def commune_attributes() -> dict[str, dict[str, str]]:
     """INSEE code -> département, EPT and MGP membership (IDF communes, COG 2026)."""
     return {r["code_insee"]: {"departement": r["departement_code"], "ept": r["ept_code"] or None,
                               "in_mgp": r["in_mgp"] == "oui"} for r in idf_communes()}
+
+
+@cache
+def buyer_categories() -> tuple[tuple[str, str], ...]:
+    """(catégorie juridique prefix, buyer category), longest prefixes first (SIRENE nomenclature)."""
+    rows = sorted(_read_csv(REFERENTIAL_DIR / "buyer_categories.csv"), key=lambda r: -len(r["prefix"]))
+    return tuple((r["prefix"], r["code"]) for r in rows)

@@ -227,13 +227,20 @@ def normalize_marche(record: Any, decp_format: str) -> dict[str, Any]:
     issues += tit_issues
 
     modifications = [m for m in _flatten_items(rec.get("modifications"), "modification") if isinstance(m, dict)]
-    for mod in sorted(modifications, key=lambda m: (_modification_date(m), str(m.get("id", "")))):
+    history = []
+    ordered = sorted(modifications, key=lambda m: (_modification_date(m), str(m.get("id", ""))))
+    for rank, mod in enumerate(ordered, start=1):
+        mod_date = _modification_date(mod)
+        history.append({"rang": rank, "date_modification": None if mod_date == "9999-12-31" else mod_date,
+                         "montant": parse_number(mod.get("montant")), "duree_mois": parse_months(mod.get("dureeMois")),
+                         "objet": text(mod.get("objetModification"))})
         # Amounts and durations in modifications are new totals; titulaires replace the previous ones.
         if parse_number(mod.get("montant")) is not None:
             montant = parse_number(mod.get("montant"))
         if parse_months(mod.get("dureeMois")) is not None:
             duree = parse_months(mod.get("dureeMois"))
         mod_titulaires, mod_issues = normalize_titulaires(mod.get("titulaires"))
+        history[-1]["n_titulaires"] = len(mod_titulaires) or None
         if mod_titulaires:
             titulaires = mod_titulaires
         issues += mod_issues
@@ -283,5 +290,6 @@ def normalize_marche(record: Any, decp_format: str) -> dict[str, Any]:
         "titulaires": titulaires,
         "n_titulaires": len(titulaires),
         "n_modifications": len(modifications),
+        "modifications": history,
         "issues": issues,
     }

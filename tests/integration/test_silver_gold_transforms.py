@@ -52,7 +52,7 @@ CASES = {
 
 def test_each_rule_sends_its_row_to_quarantine_with_a_message(spark):
     records = [marche(**{"id": f"R{i}", **change}) for i, change in enumerate(CASES.values())] + [marche(id="OK")]
-    silver, _, quarantine = silver_marches.build(bronze_rows(spark, records), TODAY)
+    silver, _, quarantine, _ = silver_marches.build(bronze_rows(spark, records), TODAY)
     assert [r.id for r in silver.collect()] == ["OK"]
     got = {r.id: (r.rule_ids, r.messages) for r in quarantine.collect()}
     for i, rule_id in enumerate(CASES):
@@ -66,23 +66,35 @@ def test_each_rule_sends_its_row_to_quarantine_with_a_message(spark):
 def test_republication_keeps_the_latest_and_quarantines_the_other(spark):
     old = marche(montant=100000, datePublicationDonnees="2024-03-20")
     new = marche(montant=120000, datePublicationDonnees="2024-06-01")
-    silver, titulaires, quarantine = silver_marches.build(bronze_rows(spark, [old, new]), TODAY)
+    silver, titulaires, quarantine, _ = silver_marches.build(bronze_rows(spark, [old, new]), TODAY)
     assert [r.montant for r in silver.collect()] == [120000.0]
     [q] = quarantine.collect()
     assert q.rule_ids == ["decp.duplicate"] and "file.json#1" in q.messages[0]
     assert titulaires.count() == 1
 
 
+def test_modifications_are_kept_in_the_order_they_were_applied(spark):
+    mods = [{"modification": {"id": 2, "montant": 130000, "dateNotificationModification": "2024-09-01",
+                              "datePublicationDonneesModification": "2024-09-02"}},
+            {"modification": {"id": 1, "montant": 110000, "dureeMois": 18,
+                              "dateNotificationModification": "2024-06-01",
+                              "datePublicationDonneesModification": "2024-06-02"}}]
+    silver, _, _, history = silver_marches.build(bronze_rows(spark, [marche(modifications=mods)]), TODAY)
+    assert [r.montant for r in silver.collect()] == [130000.0]
+    assert [(r.rang, r.montant, r.duree_mois, str(r.date_modification)) for r in history.orderBy("rang").collect()] \
+        == [(1, 110000.0, 18, "2024-06-01"), (2, 130000.0, None, "2024-09-01")]
+
+
 def test_titulaire_shares_never_exceed_the_contract_amount(spark):
     three = [{"titulaire": {"typeIdentifiant": "SIRET", "id": s}}
              for s in ("55204599900869", "44306184100047", "35600000000048")]
-    _, titulaires, _ = silver_marches.build(bronze_rows(spark, [marche(titulaires=three, montant=90000)]), TODAY)
+    _, titulaires, _, _ = silver_marches.build(bronze_rows(spark, [marche(titulaires=three, montant=90000)]), TODAY)
     shares = [r.montant_part for r in titulaires.collect()]
     assert shares == [30000.0] * 3 and sum(shares) == 90000.0
 
 
 def test_pandera_audit_fails_on_rows_that_break_a_rule(spark):
-    silver, _, _ = silver_marches.build(bronze_rows(spark, [marche()]), TODAY)
+    silver, _, _, _ = silver_marches.build(bronze_rows(spark, [marche()]), TODAY)
     schema = silver_marches.silver_contract(TODAY)
     assert quality.audit(silver, schema) == []
     broken = silver.withColumn("montant", F.lit(-5.0))
@@ -97,7 +109,7 @@ def test_gold_counts_each_contract_once_per_category_and_once_in_total(spark):
                montant=50000),
         marche(id="C", lieuExecution={"code": "11", "typeCode": "Code région"}, montant=10),
     ]
-    silver, _, _ = silver_marches.build(bronze_rows(spark, records), TODAY)
+    silver, _, _, _ = silver_marches.build(bronze_rows(spark, records), TODAY)
     gold = {(r.departement, r.consideration_sociale): (r.nb_marches, r.montant_total)
             for r in gold_marches.build(silver).collect()}
     assert gold == {
@@ -108,6 +120,6 @@ def test_gold_counts_each_contract_once_per_category_and_once_in_total(spark):
 
 
 def test_2019_records_are_unknown_in_gold(spark):
-    silver, _, _ = silver_marches.build(bronze_rows(spark, [marche()], fmt="2019"), TODAY)
+    silver, _, _, _ = silver_marches.build(bronze_rows(spark, [marche()], fmt="2019"), TODAY)
     cats = {r.consideration_sociale for r in gold_marches.build(silver).collect()}
     assert cats == {"INCONNUE", "TOUTES"}

@@ -49,6 +49,11 @@ def test_operations_are_typed_coded_and_checked(spark):
             op(facilitateur_marche_id="OP4", date_fin="01/01/2024"), op(facilitateur_marche_id=None)]
     typed = ss.typed_operations(bronze(spark, rows, OP_COLS))
     silver, quarantine = ss.finish(typed, "operations", TODAY, "operation_key")
+    from jobs import quality
+
+    assert quality.audit(silver, ss.contract("operations", silver, TODAY)) == []
+    assert quality.audit(silver.withColumn("heures_objectif", F.lit(-1.0)),
+                         ss.contract("operations", silver, TODAY)) != []
     [ok] = silver.collect()
     assert (ok.operation_key, ok.modalite_code, ok.type_marche_code) == ("clause93:OP1", "CLAUSE_EXECUTION_L2112_2",
                                                                          "TRAVAUX")
@@ -58,7 +63,8 @@ def test_operations_are_typed_coded_and_checked(spark):
     assert got == {("operations.modalite_juridique_mapped",), ("operations.donneur_ordre_siret",),
                    ("operations.dates_ordered",), ("operations.key_present",)}
     to_map = ss.values_to_map({"operations": typed}).collect()
-    assert [(r.column, r.value, r.rows) for r in to_map] == [("modalite_juridique", "clause spéciale n°7", 1)]
+    assert [(r.source, r.column, r.value, r.rows) for r in to_map] == [
+        ("clause93", "modalite_juridique", "clause spéciale n°7", 1)]
 
 
 PART_COLS = ["participant_id", "sexe", "date_naissance_annee", "annee_naissance", "niveau_diplome",
@@ -105,3 +111,28 @@ def test_hours_are_checked_against_their_contract(spark):
     assert ok.heures in (151.67, 150.0)
     rules = sorted(r for q in quarantine.collect() for r in q.rule_ids)
     assert rules == ["heures.contrat_known", "heures.duplicate", "heures.not_after_contract", "heures.value_valid"]
+
+
+def test_entity_resolution_by_siret_then_siren_and_buyer_categories(spark):
+    from jobs import entity_resolution as er
+
+    sirene = spark.createDataFrame(
+        [("55204599900869", "552045999", "PME", False, "4120A", "ACME", "5710", "93066", "93"),
+         ("21750001600019", "217500016", None, False, "8411Z", "VILLE DE PARIS", "7210", "75056", "75")],
+        "siret string, siren string, categorie_entreprise string, ess boolean, naf string, denomination string, "
+        "categorie_juridique string, commune string, departement string")
+    structures = spark.createDataFrame([("80746931700018", "EI", "SIAE")], "siret string, kind string, famille string")
+    companies = spark.createDataFrame(
+        [("decp", "u1", "55204599900869"), ("decp", "u2", "55204599900877"), ("decp", "u3", "80746931700026"),
+         ("decp", "u4", "12345678900022")], "source string, source_key string, siret string")
+    got = {r.source_key: (r.sirene_match, r.structure_match, r.structure_kind)
+           for r in er.resolve(companies, sirene, structures).collect()}
+    assert got == {"u1": ("siret", "aucun", None), "u2": ("siren", "aucun", None), "u3": ("aucun", "siren", "EI"),
+                   "u4": ("aucun", "aucun", None)}
+    marches = spark.createDataFrame([("21750001600019", None), ("21750001600019", "Ville"), ("13000000000013", "X")],
+                                    "acheteur_id string, acheteur_nom string")
+    b = {r.siret: (r.nom, r.categorie_acheteur, r.nb_marches) for r in er.buyers(marches, sirene).collect()}
+    assert b == {"21750001600019": ("VILLE DE PARIS", "COMMUNE", 2), "13000000000013": ("X", "INCONNUE", 1)}
+    cats = spark.createDataFrame([("7346",), ("4110",), ("9220",), ("7364",)], "c string")
+    assert [r[0] for r in cats.select(er.buyer_category(F.col("c"))).collect()] == [
+        "INTERCOMMUNALITE", "EPIC", "AUTRE", "HOPITAL"]
