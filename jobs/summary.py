@@ -25,7 +25,8 @@ def main() -> None:
             for source, rates in stage["match_rates"].items():
                 print(f"match {source}: {rates}")
         for value in stage.get("values_to_map", [])[:10]:
-            print(f"value to map: {value['table']}.{value['column']} = {value['value']!r} ({value['rows']} rows)")
+            print(f"value to map ({value.get('source')}): {value['table']}.{value['column']} = {value['value']!r} "
+                  f"({value['rows']} rows)")
     print(f"lake: {settings.lake_uri}")
     print(f"dashboard: {Path(settings.output_dir) / 'dashboards' / 'index.html'}")
 

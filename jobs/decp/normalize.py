@@ -171,10 +171,17 @@ def resolve_departement(code: str | None, type_code: str | None) -> tuple[str | 
     if type_code == "Code département":
         c = c.zfill(2) if c.isdigit() and len(c) < 2 else c
         return (c, "departement") if c in deps else (None, "unknown_code")
-    if type_code == "Code commune" and c in ref.insee_to_departement():
-        return ref.insee_to_departement()[c], "commune_insee"
-    if type_code == "Code postal" and c in ref.postal_to_departement():
-        return ref.postal_to_departement()[c], "code_postal"
+    insee, postal = ref.insee_to_departement(), ref.postal_to_departement()
+    if type_code == "Code commune" and c in insee:
+        return insee[c], "commune_insee"
+    if type_code == "Code postal" and c in postal:
+        return postal[c], "code_postal"
+    # Postal code vs INSEE code mix-ups (domain.md §5.5): the code is not of the declared kind but is
+    # exactly a code of the other kind. Resolved, and the mix-up recorded in departement_method.
+    if type_code == "Code postal" and c in insee:
+        return insee[c], "insee_declare_code_postal"
+    if type_code == "Code commune" and c in postal:
+        return postal[c], "postal_declare_code_commune"
     if type_code in ("Code région", "Code pays"):
         return None, "not_departemental"
     # Not in the IDF referential: the first digits of a French postal/INSEE/canton code name the

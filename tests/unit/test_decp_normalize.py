@@ -87,3 +87,6 @@ def test_departement_resolution():
     assert resolve_departement("97411", "Code commune") == ("974", "prefix")
     assert resolve_departement("11", "Code région") == (None, "not_departemental")
     assert resolve_departement(None, None) == (None, "absent")
+    # mix-ups between postal and INSEE codes are resolved and recorded
+    assert resolve_departement("93066", "Code postal") == ("93", "insee_declare_code_postal")
+    assert resolve_departement("93200", "Code commune") == ("93", "postal_declare_code_commune")
