@@ -79,6 +79,10 @@ with DAG(
         return pipeline.gold_marches(_run_id())
 
     @task
+    def gold_indicators(_gold: dict) -> dict:
+        return pipeline.gold_indicators(_run_id())
+
+    @task
     def publish(_gold: dict) -> dict:
         return pipeline.publish_dashboards(_run_id())
 
@@ -90,7 +94,8 @@ with DAG(
     ss = silver_sources(s)
     er = entity_resolution(ss)
     g = gold(er)
-    run_report(*outputs, s, ss, er, g, publish(g))
+    gi = gold_indicators(g)
+    run_report(*outputs, s, ss, er, g, gi, publish(gi))
 
 
 for name in pipeline.SOURCES:

@@ -1,0 +1,160 @@
+"""silver -> gold: the observatory's indicators (definitions in docs/indicators.md).
+
+Every cell carries its population (``n_personnes`` or ``n_marches``) and ``secret_statistique``: true when
+the population is positive but under the small-cell threshold, so publications suppress it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.delta_io import write_table
+from jobs.settings import Settings
+
+HEURES = "gold/heures_insertion"
+BENEFICIAIRES = "gold/beneficiaires"
+CONTRATS_TYPE = "gold/contrats_insertion_par_type"
+SORTIES = "gold/sorties_6_mois"
+CHARTE_GP = "gold/charte_grand_paris"
+NOT_ALLOCATED = "NON_VENTILE"
+DYNAMIC_OUTCOMES = ("EMPLOI_DURABLE", "EMPLOI_TRANSITION", "SORTIE_POSITIVE")
+TPE_PME_TARGET = 0.20
+
+
+def secret(population: Column, threshold: int) -> Column:
+    return (population > 0) & (population < threshold)
+
+
+def _months(start: Column, end: Column) -> Column:
+    """First days of the months from start to end (end defaults to start + 11 months)."""
+    first = F.trunc(start, "month")
+    last = F.trunc(F.coalesce(end, F.add_months(start, 11)), "month")
+    return F.sequence(first, F.greatest(first, last), F.expr("interval 1 month"))
+
+
+def heures(h: DataFrame, operations: DataFrame, acheteurs: DataFrame, threshold: int) -> DataFrame:
+    """Hours realised (from the monthly hours) and targeted (each operation's objective spread evenly over
+    its months) by month x territory x legal modality x market type x buyer category x Grand Paris."""
+    ops = operations.select(
+        "operation_key", F.col("donneur_ordre_siret").alias("siret"), "type_marche_code", "modalite_code",
+        F.coalesce("departement", F.lit(NOT_ALLOCATED)).alias("departement"),
+        F.coalesce("ept", F.lit("HORS_EPT")).alias("ept"),
+        (F.coalesce(F.trim("grand_projet"), F.lit("")) != "").alias("grand_paris"),
+        "heures_objectif", "date_debut", "date_fin",
+    ).join(acheteurs.select("siret", "categorie_acheteur"), "siret", "left").withColumn(
+        "categorie_acheteur", F.coalesce("categorie_acheteur", F.lit("INCONNUE")))
+    dims = ["departement", "ept", "modalite_code", "type_marche_code", "categorie_acheteur", "grand_paris"]
+    # Left join: hours whose operation is unknown still count, under non-allocated dimensions.
+    realised = (h.select("operation_key", "mois", "heures", "person_key", "contrat_key")
+                 .join(ops.select("operation_key", *dims), "operation_key", "left")
+                 .fillna({"departement": NOT_ALLOCATED, "ept": "HORS_EPT", "modalite_code": "INCONNUE",
+                          "type_marche_code": "INCONNU", "categorie_acheteur": "INCONNUE", "grand_paris": False})
+                 .groupBy("mois", *dims)
+                 .agg(F.sum("heures").alias("heures_realisees"), F.countDistinct("person_key").alias("n_personnes"),
+                      F.countDistinct("contrat_key").alias("n_contrats")))
+    spread = ops.withColumn("mois", F.explode(_months(F.col("date_debut"), F.col("date_fin")))).withColumn(
+        "n_mois", F.size(_months(F.col("date_debut"), F.col("date_fin"))))
+    targeted = (spread.groupBy("mois", *dims)
+                      .agg(F.sum(F.col("heures_objectif") / F.col("n_mois")).alias("heures_objectif"),
+                           F.countDistinct("operation_key").alias("n_operations")))
+    out = realised.join(targeted, ["mois", *dims], "full_outer").fillna(
+        {"heures_realisees": 0.0, "n_personnes": 0, "n_contrats": 0, "heures_objectif": 0.0, "n_operations": 0})
+    return out.withColumn("annee", F.year("mois")).withColumn(
+        "secret_statistique", secret(F.col("n_personnes"), threshold))
+
+
+PERSON_DIMENSIONS = ["sexe", "tranche_age", "niveau_diplome", "departement_residence", "qpv", "prescripteur"]
+
+
+def beneficiaires(h: DataFrame, participants: DataFrame, threshold: int) -> DataFrame:
+    """Distinct persons with hours in the year (a person on several contracts counts once a year), by
+    each profile dimension, plus every eligibility criterion (a person may have several)."""
+    active = h.select("person_key", F.year("mois").alias("annee")).distinct()
+    p = participants.select("person_key", *PERSON_DIMENSIONS, "criteres")
+    joined = active.join(p, "person_key", "left")
+    parts = [joined.select("annee", "person_key", F.lit("ensemble").alias("dimension"), F.lit("TOTAL").alias("valeur"))]
+    for d in PERSON_DIMENSIONS:
+        parts.append(joined.select("annee", "person_key", F.lit(d).alias("dimension"),
+                                   F.coalesce(F.col(d).cast("string"), F.lit("INCONNU")).alias("valeur")))
+    parts.append(joined.select("annee", "person_key", F.lit("critere").alias("dimension"),
+                               F.explode_outer("criteres").alias("valeur")).fillna({"valeur": "INCONNU"}))
+    long = parts[0]
+    for part in parts[1:]:
+        long = long.unionByName(part)
+    return (long.groupBy("annee", "dimension", "valeur").agg(F.countDistinct("person_key").alias("n_personnes"))
+                .withColumn("secret_statistique", secret(F.col("n_personnes"), threshold)))
+
+
+def contrats_par_type(contrats: DataFrame, threshold: int) -> DataFrame:
+    return (contrats.groupBy(F.year("date_debut").alias("annee"), "type_contrat", "modalite_realisation")
+                    .agg(F.count("*").alias("n_contrats"), F.countDistinct("person_key").alias("n_personnes"))
+                    .withColumn("secret_statistique", secret(F.col("n_personnes"), threshold)))
+
+
+def sorties(s: DataFrame, threshold: int) -> DataFrame:
+    """Situation at 6 months (or more) after the end of the insertion contract, by year of contract end:
+    counts and rates of durable jobs, transition jobs, positive exits and dynamic exits (the three)."""
+    at6 = s.filter(F.col("a_6_mois") & F.col("contrat_date_fin").isNotNull())
+    by_year = at6.groupBy(F.year("contrat_date_fin").alias("annee")).agg(
+        F.count("*").alias("n_sorties"),
+        *[F.sum((F.col("sortie") == o).cast("int")).alias(o.lower()) for o in DYNAMIC_OUTCOMES],
+    )
+    total = F.col("n_sorties")
+    out = by_year
+    for o in DYNAMIC_OUTCOMES:
+        out = out.withColumn(f"taux_{o.lower()}", F.col(o.lower()) / total)
+    dynamic = sum(F.col(o.lower()) for o in DYNAMIC_OUTCOMES)
+    return (out.withColumn("taux_sorties_dynamiques", dynamic / total)
+               .withColumn("secret_statistique", secret(total, threshold)))
+
+
+def charte_grand_paris(gp: DataFrame, operations: DataFrame, h: DataFrame, threshold: int) -> DataFrame:
+    """Per Grand Paris contract, then per operation and owner: insertion hours realised vs the charter's
+    objective (10 % of worked hours since October 2020, 5 % before) and share of the amount to TPE/PME."""
+    op_hours = (h.groupBy("operation_key").agg(F.sum("heures").alias("heures_realisees"),
+                                               F.countDistinct("person_key").alias("n_personnes"))
+                 .join(operations.select("operation_key", F.concat("donneur_ordre_siret", "decp_id").alias("decp_uid")),
+                       "operation_key"))
+    per_contract = gp.join(op_hours.groupBy("decp_uid").agg(F.sum("heures_realisees").alias("heures_realisees"),
+                                                            F.sum("n_personnes").alias("n_personnes")),
+                           "decp_uid", "left").fillna({"heures_realisees": 0.0, "n_personnes": 0})
+    out = per_contract.groupBy("maitre_ouvrage", "operation", "programme").agg(
+        F.count("*").alias("n_marches"), F.sum("montant_ht").alias("montant_ht"),
+        F.sum("heures_travaillees_prevues").alias("heures_travaillees_prevues"),
+        F.sum("heures_insertion_objectif").alias("heures_insertion_objectif"),
+        F.sum("heures_realisees").alias("heures_realisees"), F.sum("n_personnes").alias("n_personnes"),
+        F.sum("montant_tpe_pme").alias("montant_tpe_pme"),
+    )
+    return (out.withColumn("taux_realisation_objectif", F.col("heures_realisees") / F.col("heures_insertion_objectif"))
+               .withColumn("part_heures_insertion", F.col("heures_realisees") / F.col("heures_travaillees_prevues"))
+               .withColumn("part_tpe_pme", F.col("montant_tpe_pme") / F.col("montant_ht"))
+               .withColumn("objectif_tpe_pme_atteint", F.col("part_tpe_pme") >= F.lit(TPE_PME_TARGET))
+               .withColumn("secret_statistique", secret(F.col("n_personnes"), threshold)))
+
+
+def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime) -> dict:
+    read = lambda name: spark.read.format("delta").load(settings.table_uri(name))  # noqa: E731
+    t = settings.small_cell_threshold
+    h, ops = read("silver/heures_insertion"), read("silver/operations")
+    contrats, s, gp = read("silver/contrats_insertion"), read("silver/sorties"), read("silver/grand_paris_contrats")
+    tables = {  # gold table -> (frame, silver rows it is computed from)
+        HEURES: (heures(h, ops, read("silver/acheteurs"), t), h),
+        BENEFICIAIRES: (beneficiaires(h, read("silver/participants"), t), h),
+        CONTRATS_TYPE: (contrats_par_type(contrats, t), contrats),
+        SORTIES: (sorties(s, t), s),
+        CHARTE_GP: (charte_grand_paris(gp, ops, h, t), gp),
+    }
+    reports = []
+    for name, (df, source) in tables.items():
+        write_table(df, settings, name)
+        reports.append({"table": name, "rows_in": source.count(), "rows_written": read(name).count(),
+                        "rows_quarantined": 0})
+    gold_hours = read(HEURES).agg(F.sum("heures_realisees")).first()[0] or 0.0
+    silver_hours = h.agg(F.sum("heures")).first()[0] or 0.0
+    if abs(gold_hours - silver_hours) > 1e-6 * max(1.0, silver_hours):
+        raise RuntimeError(f"gold hours {gold_hours} != silver hours {silver_hours}: hours were lost")
+    return {"stage": "gold_indicators", "tables": reports,
+            "checks": {"heures_gold": round(gold_hours, 2), "heures_silver": round(silver_hours, 2)}}

@@ -1,0 +1,109 @@
+"""Gold indicators against figures computed in plain Python from a small handmade silver dataset."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+import pytest
+
+from jobs import gold_indicators as gi
+
+pytestmark = pytest.mark.spark
+THRESHOLD = 2
+
+OPERATIONS = [  # key, siret, market, modality, dept, ept, grand projet, objective, start, end
+    ("f:OP1", "21750001600019", "TRAVAUX", "CLAUSE_EXECUTION_L2112_2", "93", "T6", "", 300.0,
+     date(2024, 1, 10), date(2024, 3, 20)),
+    ("f:OP2", "13000000000013", "SERVICES", "CRITERE_ATTRIBUTION_R2152_7", "75", "T1", "GPE ligne 15 Sud", 1200.0,
+     date(2024, 2, 1), date(2024, 2, 28)),
+]
+BUYERS = {"21750001600019": "COMMUNE"}
+HOURS = [  # contract, person, operation, month, hours
+    ("f:c1", "p1", "f:OP1", date(2024, 1, 1), 100.0), ("f:c1", "p1", "f:OP1", date(2024, 2, 1), 50.0),
+    ("f:c2", "p2", "f:OP1", date(2024, 2, 1), 30.0), ("f:c3", "p1", "f:OP2", date(2024, 2, 1), 20.0),
+    ("f:c4", "p3", "f:OPX", date(2024, 3, 1), 10.0),
+]
+PARTICIPANTS = [("p1", "F", "MOINS_26", "NIV_3", "93", True, "MISSION_LOCALE", ["DELD", "RSA"]),
+                ("p2", "H", "DE_26_A_49", "INFRA_3", "75", False, "FRANCE_TRAVAIL", ["JEUNE"])]
+
+
+@pytest.fixture(scope="module")
+def frames(spark):
+    ops = spark.createDataFrame(OPERATIONS, "operation_key string, donneur_ordre_siret string, "
+                                "type_marche_code string, modalite_code string, departement string, ept string, "
+                                "grand_projet string, "
+                                "heures_objectif double, date_debut date, date_fin date")
+    buyers = spark.createDataFrame(list(BUYERS.items()), "siret string, categorie_acheteur string")
+    hours = spark.createDataFrame(HOURS, "contrat_key string, person_key string, operation_key string, mois date, "
+                                  "heures double")
+    participants = spark.createDataFrame(PARTICIPANTS, "person_key string, sexe string, tranche_age string, "
+                                         "niveau_diplome string, departement_residence string, qpv boolean, "
+                                         "prescripteur string, criteres array<string>")
+    return ops, buyers, hours, participants
+
+
+def expected_hours():
+    ops = {o[0]: o for o in OPERATIONS}
+    cells = defaultdict(lambda: {"h": 0.0, "persons": set(), "contracts": set(), "target": 0.0})
+    for contract, person, op, month, h in HOURS:
+        o = ops.get(op)
+        dims = (o[4], o[5], o[3], o[2], BUYERS.get(o[1], "INCONNUE"), o[6] != "") if o else (
+            "NON_VENTILE", "HORS_EPT", "INCONNUE", "INCONNU", "INCONNUE", False)
+        c = cells[(month, *dims)]
+        c["h"] += h
+        c["persons"].add(person)
+        c["contracts"].add(contract)
+    for o in OPERATIONS:
+        months = []
+        m = date(o[8].year, o[8].month, 1)
+        while m <= date(o[9].year, o[9].month, 1):
+            months.append(m)
+            m = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+        for m in months:
+            cells[(m, o[4], o[5], o[3], o[2], BUYERS.get(o[1], "INCONNUE"), o[6] != "")]["target"] += o[7] / len(months)
+    return {k: (round(v["h"], 6), len(v["persons"]), len(v["contracts"]), round(v["target"], 6))
+            for k, v in cells.items()}
+
+
+def test_hours_realised_and_targeted(frames):
+    ops, buyers, hours, _ = frames
+    got = {(r.mois, r.departement, r.ept, r.modalite_code, r.type_marche_code, r.categorie_acheteur, r.grand_paris):
+           (round(r.heures_realisees, 6), r.n_personnes, r.n_contrats, round(r.heures_objectif, 6))
+           for r in gi.heures(hours, ops, buyers, THRESHOLD).collect()}
+    assert got == expected_hours()
+    assert sum(v[0] for v in got.values()) == sum(h[4] for h in HOURS)  # no hour lost, even without operation
+
+
+def test_small_cells_are_flagged(frames):
+    ops, buyers, hours, _ = frames
+    rows = gi.heures(hours, ops, buyers, THRESHOLD).collect()
+    assert all(r.secret_statistique == (0 < r.n_personnes < THRESHOLD) for r in rows)
+    assert any(r.secret_statistique for r in rows) and any(not r.secret_statistique for r in rows)
+
+
+def test_beneficiaries_count_each_person_once_a_year(frames):
+    _, _, hours, participants = frames
+    got = {(r.dimension, r.valeur): r.n_personnes for r in gi.beneficiaires(hours, participants, THRESHOLD).collect()}
+    people = {p[0]: p for p in PARTICIPANTS}
+    active = sorted({h[1] for h in HOURS})
+    assert got[("ensemble", "TOTAL")] == len(active) == 3
+    expected_sex = defaultdict(int)
+    for pid in active:
+        expected_sex[people[pid][1] if pid in people else "INCONNU"] += 1
+    assert {k[1]: v for k, v in got.items() if k[0] == "sexe"} == dict(expected_sex)
+    assert {k[1]: v for k, v in got.items() if k[0] == "critere"} == {"DELD": 1, "RSA": 1, "JEUNE": 1, "INCONNU": 1}
+
+
+def test_outcome_rates_at_six_months(spark):
+    rows = [("DELD", True, date(2024, 3, 31)), ("EMPLOI_DURABLE", True, date(2024, 5, 1)),
+            ("EMPLOI_TRANSITION", True, date(2024, 6, 1)), ("AUTRE", True, date(2024, 7, 1)),
+            ("SORTIE_POSITIVE", False, date(2024, 7, 1)), ("EMPLOI_DURABLE", True, date(2025, 1, 1))]
+    df = spark.createDataFrame([(s if s != "DELD" else "EMPLOI_DURABLE", a, d) for s, a, d in rows],
+                               "sortie string, a_6_mois boolean, contrat_date_fin date")
+    got = {r.annee: r for r in gi.sorties(df, THRESHOLD).collect()}
+    at6_2024 = [s for s, a, d in rows if a and d.year == 2024]
+    assert got[2024].n_sorties == len(at6_2024) == 4
+    assert got[2024].taux_emploi_durable == pytest.approx(2 / 4)
+    assert got[2024].taux_sorties_dynamiques == pytest.approx(3 / 4)
+    assert got[2025].secret_statistique is True
