@@ -13,12 +13,19 @@ from pyspark.sql import functions as F
 
 from jobs.delta_io import write_table
 from jobs.settings import Settings
+from schemas import referential as ref
 
 HEURES = "gold/heures_insertion"
 BENEFICIAIRES = "gold/beneficiaires"
 CONTRATS_TYPE = "gold/contrats_insertion_par_type"
 SORTIES = "gold/sorties_6_mois"
 CHARTE_GP = "gold/charte_grand_paris"
+MARCHES_CLAUSES = "gold/marches_clauses"
+PART_CLAUSES = "gold/part_marches_consideration_sociale"
+STRUCTURES = "gold/structures_inclusion"
+FICHES_ACHETEURS = "gold/fiches_acheteurs"
+FICHES_TERRITOIRES = "gold/fiches_territoires"
+NATIONAL_TARGET = 0.30  # PNAD: 30 % of contracts with a social consideration (domain.md §4.8)
 NOT_ALLOCATED = "NON_VENTILE"
 DYNAMIC_OUTCOMES = ("EMPLOI_DURABLE", "EMPLOI_TRANSITION", "SORTIE_POSITIVE")
 TPE_PME_TARGET = 0.20
@@ -135,17 +142,127 @@ def charte_grand_paris(gp: DataFrame, operations: DataFrame, h: DataFrame, thres
                .withColumn("secret_statistique", secret(F.col("n_personnes"), threshold)))
 
 
+def market_type(cpv: Column) -> Column:
+    mapping = ref.cpv_market_type()
+    return F.coalesce(F.create_map(*[x for k, v in mapping.items() for x in (F.lit(k), F.lit(v))])[
+        F.substring(cpv, 1, 2)], F.lit("INCONNU"))
+
+
+def marches_clauses(marches: DataFrame, acheteurs: DataFrame, threshold: int) -> DataFrame:
+    """Contracts and amounts by year x market type x procedure x buyer category x département x social
+    consideration (each contract once under ``TOUTES``)."""
+    from jobs.gold_marches import consideration_categories
+
+    m = consideration_categories(marches).join(
+        acheteurs.select(F.col("siret").alias("acheteur_id"), "categorie_acheteur"), "acheteur_id", "left")
+    rows = m.select(F.year("date_notification").alias("annee"), market_type(F.col("code_cpv")).alias("type_marche"),
+                    F.coalesce("procedure", F.lit("INCONNUE")).alias("procedure"),
+                    F.coalesce("categorie_acheteur", F.lit("INCONNUE")).alias("categorie_acheteur"),
+                    F.coalesce("departement_execution", F.lit(NOT_ALLOCATED)).alias("departement"),
+                    F.explode("categories").alias("consideration_sociale"), "uid", "montant")
+    out = rows.groupBy("annee", "type_marche", "procedure", "categorie_acheteur", "departement",
+                       "consideration_sociale").agg(F.countDistinct("uid").alias("n_marches"),
+                                                    F.sum("montant").alias("montant"))
+    return out.withColumn("secret_statistique", F.lit(False))  # contracts are public data: no suppression
+
+
+def part_consideration_sociale(marches: DataFrame) -> DataFrame:
+    """Share of contracts declaring a social consideration, for 2022-format records (2024+), beside the
+    national 30 % target; the 2019 format cannot say, so earlier years are absent, not zero."""
+    social = F.exists(F.coalesce("considerations_sociales", F.array()),
+                      lambda v: v.isin("Clause sociale", "Critère social", "Marché réservé"))
+    known = marches.filter((F.col("decp_format") == "2022") & F.col("considerations_sociales").isNotNull())
+    out = known.groupBy(F.year("date_notification").alias("annee")).agg(
+        F.count("*").alias("n_marches"), F.sum(social.cast("int")).alias("n_marches_consideration_sociale"))
+    return (out.withColumn("part", F.col("n_marches_consideration_sociale") / F.col("n_marches"))
+               .withColumn("objectif_national", F.lit(NATIONAL_TARGET))
+               .withColumn("secret_statistique", F.lit(False)))
+
+
+def structures_inclusion(structures: DataFrame, titulaires: DataFrame, resolution: DataFrame,
+                         marches: DataFrame, hours: DataFrame, contrats: DataFrame, threshold: int) -> DataFrame:
+    """Presence of insertion and disability structures by département and kind, and, per year, the share
+    of contract amounts (as titulaires) and of insertion hours (as employers) that goes to them."""
+    presence = structures.groupBy(F.coalesce("departement", F.lit(NOT_ALLOCATED)).alias("departement"),
+                                  F.coalesce("famille", F.lit("INCONNUE")).alias("famille"),
+                                  F.coalesce("kind", F.lit("INCONNU")).alias("type_structure")).agg(
+        F.count("*").alias("n_structures"))
+    presence = presence.select(F.lit("presence").alias("indicateur"), F.lit(None).cast("int").alias("annee"),
+                               "departement", "famille", "type_structure", F.col("n_structures").cast("double")
+                               .alias("valeur"), F.col("n_structures").alias("population"))
+    is_structure = resolution.filter((F.col("source") == "decp_titulaire") & (F.col("structure_match") != "aucun"))
+    t = titulaires.join(marches.select("uid", F.year("date_notification").alias("annee")), "uid").join(
+        is_structure.select(F.col("source_key").alias("uid"), F.col("siret").alias("titulaire_id"),
+                            F.lit(True).alias("structure")).dropDuplicates(["uid", "titulaire_id"]),
+        ["uid", "titulaire_id"], "left")
+    amounts = t.groupBy("annee").agg(
+        (F.sum(F.when(F.col("structure"), F.col("montant_part")).otherwise(0.0)) / F.sum("montant_part"))
+        .alias("valeur"), F.countDistinct(F.when(F.col("structure"), F.col("uid"))).alias("population"))
+    amounts = amounts.select(F.lit("part_montant_titulaires").alias("indicateur"), "annee",
+                             F.lit("IDF").alias("departement"), F.lit("TOUTES").alias("famille"),
+                             F.lit("TOUS").alias("type_structure"), "valeur", "population")
+    employers = structures.select(F.substring("siret", 1, 9).alias("siren")).distinct().withColumn("structure",
+                                                                                                     F.lit(True))
+    hc = hours.join(contrats.select("contrat_key", F.substring("entreprise_siret", 1, 9).alias("siren")),
+                    "contrat_key", "left").join(employers, "siren", "left")
+    hours_share = hc.groupBy(F.year("mois").alias("annee")).agg(
+        (F.sum(F.when(F.col("structure"), F.col("heures")).otherwise(0.0)) / F.sum("heures")).alias("valeur"),
+        F.countDistinct(F.when(F.col("structure"), F.col("person_key"))).alias("population"))
+    hours_share = hours_share.select(F.lit("part_heures_employeurs").alias("indicateur"), "annee",
+                                     F.lit("IDF").alias("departement"), F.lit("TOUTES").alias("famille"),
+                                     F.lit("TOUS").alias("type_structure"), "valeur", "population")
+    out = presence.unionByName(amounts).unionByName(hours_share)
+    return out.withColumn("secret_statistique", (F.col("indicateur") == "part_heures_employeurs")
+                          & secret(F.col("population"), threshold))
+
+
+def fiches(marches: DataFrame, hours: DataFrame, operations: DataFrame, threshold: int) -> tuple[DataFrame, DataFrame]:
+    """Per buyer and per territory, per year: contracts, amounts, contracts with a social consideration,
+    insertion hours and persons — the figures of the periodic sheets."""
+    social = F.exists(F.coalesce("considerations_sociales", F.array()),
+                      lambda v: v.isin("Clause sociale", "Critère social", "Marché réservé"))
+    m = marches.select("acheteur_id", F.coalesce("departement_execution", F.lit(NOT_ALLOCATED)).alias("departement"),
+                       F.year("date_notification").alias("annee"), "uid", "montant", social.alias("social"))
+    h = hours.join(operations.select("operation_key", F.col("donneur_ordre_siret").alias("acheteur_id"),
+                                     F.coalesce("departement", F.lit(NOT_ALLOCATED)).alias("departement")),
+                   "operation_key", "left").select(
+        F.coalesce("acheteur_id", F.lit("INCONNU")).alias("acheteur_id"),
+        F.coalesce("departement", F.lit(NOT_ALLOCATED)).alias("departement"), F.year("mois").alias("annee"),
+        "heures", "person_key")
+
+    def by(key: str) -> DataFrame:
+        cm = m.groupBy(key, "annee").agg(F.countDistinct("uid").alias("n_marches"), F.sum("montant").alias("montant"),
+                                         F.sum(F.col("social").cast("int")).alias("n_marches_consideration_sociale"))
+        ch = h.groupBy(key, "annee").agg(F.sum("heures").alias("heures_realisees"),
+                                         F.countDistinct("person_key").alias("n_personnes"))
+        out = cm.join(ch, [key, "annee"], "full_outer").fillna(
+            {"n_marches": 0, "montant": 0.0, "n_marches_consideration_sociale": 0, "heures_realisees": 0.0,
+             "n_personnes": 0})
+        return out.withColumn("secret_statistique", secret(F.col("n_personnes"), threshold))
+
+    return by("acheteur_id"), by("departement")
+
+
 def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime) -> dict:
     read = lambda name: spark.read.format("delta").load(settings.table_uri(name))  # noqa: E731
     t = settings.small_cell_threshold
     h, ops = read("silver/heures_insertion"), read("silver/operations")
     contrats, s, gp = read("silver/contrats_insertion"), read("silver/sorties"), read("silver/grand_paris_contrats")
+    marches, acheteurs = read("silver/marches"), read("silver/acheteurs")
+    fiche_acheteurs, fiche_territoires = fiches(marches, h, ops, t)
     tables = {  # gold table -> (frame, silver rows it is computed from)
         HEURES: (heures(h, ops, read("silver/acheteurs"), t), h),
         BENEFICIAIRES: (beneficiaires(h, read("silver/participants"), t), h),
         CONTRATS_TYPE: (contrats_par_type(contrats, t), contrats),
         SORTIES: (sorties(s, t), s),
         CHARTE_GP: (charte_grand_paris(gp, ops, h, t), gp),
+        MARCHES_CLAUSES: (marches_clauses(marches, acheteurs, t), marches),
+        PART_CLAUSES: (part_consideration_sociale(marches), marches),
+        STRUCTURES: (structures_inclusion(read("silver/structures"), read("silver/marches_titulaires"),
+                                          read("silver/resolution_entreprises"), marches, h, contrats, t),
+                     read("silver/structures")),
+        FICHES_ACHETEURS: (fiche_acheteurs, marches),
+        FICHES_TERRITOIRES: (fiche_territoires, marches),
     }
     reports = []
     for name, (df, source) in tables.items():

@@ -107,3 +107,40 @@ def test_outcome_rates_at_six_months(spark):
     assert got[2024].taux_emploi_durable == pytest.approx(2 / 4)
     assert got[2024].taux_sorties_dynamiques == pytest.approx(3 / 4)
     assert got[2025].secret_statistique is True
+
+
+MARCHES = [  # uid, buyer, dept, notified, amount, format, considerations
+    ("u1", "B1", "93", date(2024, 3, 1), 100.0, "2022", ["Clause sociale"]),
+    ("u2", "B1", "93", date(2024, 5, 1), 50.0, "2022", ["Pas de considération sociale"]),
+    ("u3", "B2", "75", date(2024, 6, 1), 10.0, "2022", ["Critère social", "Clause sociale"]),
+    ("u4", "B2", None, date(2023, 6, 1), 7.0, "2019", None),
+]
+
+
+@pytest.fixture(scope="module")
+def marches(spark):
+    return spark.createDataFrame(MARCHES, "uid string, acheteur_id string, departement_execution string, "
+                                 "date_notification date, montant double, decp_format string, "
+                                 "considerations_sociales array<string>")
+
+
+def test_share_of_contracts_with_a_social_consideration(marches):
+    got = {r.annee: (r.n_marches, r.n_marches_consideration_sociale, r.part, r.objectif_national)
+           for r in gi.part_consideration_sociale(marches).collect()}
+    known = [m for m in MARCHES if m[5] == "2022"]
+    social = [m for m in known if set(m[6]) & {"Clause sociale", "Critère social", "Marché réservé"}]
+    assert got == {2024: (len(known), len(social), pytest.approx(len(social) / len(known)), 0.30)}  # no 2023 row
+
+
+def test_sheets_per_buyer_and_territory(marches, frames):
+    ops, _, hours, _ = frames
+    per_buyer, per_territory = gi.fiches(marches, hours, ops, THRESHOLD)
+    b = {(r.acheteur_id, r.annee): (r.n_marches, r.montant, r.n_marches_consideration_sociale, r.heures_realisees,
+                                    r.n_personnes) for r in per_buyer.collect()}
+    assert b[("B1", 2024)] == (2, 150.0, 1, 0.0, 0)
+    assert b[("B2", 2023)] == (1, 7.0, 0, 0.0, 0)
+    # hours of OP1's buyer (21750001600019) and of an unknown operation
+    assert b[("21750001600019", 2024)] == (0, 0.0, 0, 180.0, 2)
+    assert b[("INCONNU", 2024)][3] == 10.0
+    t = {(r.departement, r.annee): (r.n_marches, r.heures_realisees) for r in per_territory.collect()}
+    assert t[("93", 2024)] == (2, 180.0) and t[("NON_VENTILE", 2023)] == (1, 0.0)
