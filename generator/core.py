@@ -101,8 +101,8 @@ class Summary:
 class Facilitators:
     """Writes the six exports of each facilitator, in its own dialect and with its own headers."""
 
-    def __init__(self, root: Path, rng: random.Random, dirt: FacilitatorDirt):
-        self.root, self.rng, self.dirt = root, rng, dirt
+    def __init__(self, root: Path, rng: random.Random, dirt: FacilitatorDirt, period: str = "year"):
+        self.root, self.rng, self.dirt, self.period = root, rng, dirt, period
         self.contract = source_contract("facilitateurs")
         self.files = CsvFiles()
         self.pools: dict[str, deque] = {f: deque(maxlen=3000) for f in FACILITATORS}
@@ -132,9 +132,11 @@ class Facilitators:
         text = f"{x:.2f}".rstrip("0").rstrip(".")
         return text.replace(".", ",") if DIALECTS[fac][4] else text
 
-    def write(self, fac: str, entity: str, year: int, row: dict) -> None:
+    def write(self, fac: str, entity: str, when: date, row: dict) -> None:
+        """Rows go to the export of their period (year, or month with ``period="month"``)."""
         encoding, delimiter = DIALECTS[fac][:2]
-        path = self.root / f"{fac}_{entity}_{year}.csv"
+        label = f"{when:%Y-%m}" if self.period == "month" else f"{when:%Y}"
+        path = self.root / f"{fac}_{entity}_{label}.csv"
         columns = list(row)
         self.files.write(path, [self._header(fac, entity, c) for c in columns], list(row.values()), encoding,
                          delimiter)
@@ -149,8 +151,7 @@ class Facilitators:
         label = rng.choice(self.legacy_labels[c["modality"]])
         if rng.random() < self.dirt.unknown_modality_label:
             label = "clause spéciale n°7"
-        year = c["notified"].year
-        self.write(fac, "operations", year, {
+        self.write(fac, "operations", c["notified"], {
             "facilitateur_marche_id": op_id, "donneur_ordre_siret": c["buyer"].siret,
             "donneur_ordre_nom": c["buyer"].name, "decp_id": c["id"], "objet": c["objet"],
             "type_marche": c["market_type"], "modalite_juridique": label,
@@ -174,7 +175,7 @@ class Facilitators:
             siret = company.siret
             if rng.random() < self.dirt.invalid_siret:
                 siret = siret[:-1] + str((int(siret[-1]) + 3) % 10)
-            self.write(fac, "entreprises", year, {
+            self.write(fac, "entreprises", c["notified"], {
                 "facilitateur_marche_id": op_id, "siret": siret, "raison_sociale": company.name, "role": role,
                 "type_structure": company.structure_kind or "classique"})
         n_people = max(1, min(30, round(objective / rng.uniform(400, 700))))
@@ -196,7 +197,7 @@ class Facilitators:
         if band == "jeune":
             criteria.add("JEUNE")
         commune = rng.choice(self.world_communes)
-        self.write(fac, "participants", when.year, {
+        self.write(fac, "participants", when, {
             "participant_id": pid, "nom": rng.choice(SURNAMES), "prenom": rng.choice(FIRST_NAMES),
             "sexe": "F" if rng.random() < 0.15 else "H", "date_naissance": self._date(fac, born),
             "niveau_diplome": weighted(rng, DIPLOMAS), "criteres_eligibilite": "|".join(sorted(criteria)),
@@ -217,7 +218,7 @@ class Facilitators:
         pid = self._person(fac, start, summary)
         cid = f"{op_id}-{summary.work_contracts:08d}"
         summary.work_contracts += 1
-        self.write(fac, "contrats", start.year, {
+        self.write(fac, "contrats", start, {
             "contrat_id": cid, "participant_id": pid, "facilitateur_marche_id": op_id,
             "entreprise_siret": employer.siret, "modalite_realisation": realisation,
             "type_contrat": weighted(rng, CONTRACT_TYPES[realisation]), "date_debut": self._date(fac, start),
@@ -229,14 +230,14 @@ class Facilitators:
                 hours = -hours
             shown = month if rng.random() >= self.dirt.hours_outside_contract else add_months(end, 3)
             label = shown.strftime("%m/%Y") if DIALECTS[fac][3] == "fr" else shown.strftime("%Y-%m")
-            self.write(fac, "heures", month.year, {"contrat_id": cid, "mois": label,
+            self.write(fac, "heures", month, {"contrat_id": cid, "mois": label,
                                                    "heures_realisees": self._num(fac, hours)})
             summary.hours_rows += 1
             summary.hours_total += hours
             month = add_months(month, 1)
         situation_date = end + timedelta(days=182)
         if situation_date <= c["generated_until"]:
-            self.write(fac, "sorties", situation_date.year, {
+            self.write(fac, "sorties", situation_date, {
                 "participant_id": pid, "contrat_id": cid, "date_situation": self._date(fac, situation_date),
                 "situation": weighted(rng, OUTCOMES), "detail": ""})
 
@@ -260,7 +261,7 @@ def generate_all(inbox: Path, n_contracts: int, start: date, end: date, seed: in
                  decp_dirt: decp.DirtRates | None = None, facilitator_dirt: FacilitatorDirt | None = None,
                  xml_every: int = 6, sources: tuple[str, ...] = ("decp", "facilitateurs", "grand_paris",
                                                                  "structures", "sirene"),
-                 progress: bool = False) -> Summary:
+                 progress: bool = False, facilitator_period: str = "year") -> Summary:
     """Write the sources into ``inbox/<source>/``; return what was written."""
     from tqdm import tqdm
 
@@ -269,7 +270,7 @@ def generate_all(inbox: Path, n_contracts: int, start: date, end: date, seed: in
     rng = random.Random(seed + 1)
     summary = Summary()
     facilitators = Facilitators(inbox / "facilitateurs", random.Random(seed + 2),
-                                facilitator_dirt or FacilitatorDirt())
+                                facilitator_dirt or FacilitatorDirt(), facilitator_period)
     facilitators.world_communes = world.communes
     gp_rows: dict[tuple[str, int], list[dict]] = {}
     month_list = list(months(start, end))

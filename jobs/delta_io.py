@@ -44,3 +44,33 @@ def table_version(spark: SparkSession, settings: Settings, name: str) -> int | N
     if not table_exists(spark, uri):
         return None
     return DeltaTable.forPath(spark, uri).history(1).collect()[0]["version"]
+
+
+def write_by_period(spark: SparkSession, df: DataFrame, settings: Settings, name: str, period: str | None,
+                    full: bool = False) -> list:
+    """Write a gold table, rewriting only the periods whose cells changed (``replaceWhere``).
+
+    The new frame is compared with the table: a period is rewritten when any of its cells was added,
+    changed or removed. ``full`` (or a table without period, or a first write) overwrites everything;
+    both give the same table. A rerun with nothing new writes nothing. Returns the rewritten periods
+    (``["*"]`` for a full overwrite).
+    """
+    uri = settings.table_uri(name)
+    if full or period is None or not table_exists(spark, uri):
+        write_table(df, settings, name)
+        return ["*"]
+    existing = spark.read.format("delta").load(uri)
+    if sorted(existing.columns) != sorted(df.columns):
+        write_table(df, settings, name)
+        return ["*"]
+    df = df.select(*existing.columns)
+    changed = (df.exceptAll(existing).select(period).union(existing.exceptAll(df).select(period))
+                 .distinct().collect())
+    periods = sorted(r[0] for r in changed)
+    if not periods:
+        return []
+    values = ", ".join(f"'{p.isoformat()}'" if hasattr(p, "isoformat") else str(p) for p in periods)
+    predicate = f"{period} IN ({values})"
+    (df.filter(predicate).write.format("delta").mode("overwrite").option("replaceWhere", predicate)
+       .save(uri))
+    return periods

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import datetime
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -73,3 +73,10 @@ def quarantine_files(bad: DataFrame, settings: Settings, source: str, load_id: s
                    F.lit(load_id).alias("load_id"), F.lit(now).cast("timestamp").alias("quarantined_at")),
         settings, FILE_QUARANTINE_TABLE, mode="append",
     )
+
+
+def landed_name(source_file: str | Column) -> Column:
+    """The file's own name, without the raw zone's folder and checksum prefix (``<sha16>_<name>``):
+    exports named by date sort in the order they were made."""
+    col = F.col(source_file) if isinstance(source_file, str) else source_file
+    return F.regexp_extract(col, r"/[0-9a-f]{16}_([^/]*)$", 1)

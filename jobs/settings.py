@@ -44,6 +44,7 @@ class Settings:
     small_cell_threshold: int = 5
     pseudonymization_key: str = ""
     outcome_boundary_months: int = 6
+    gold_full_recompute: bool = False
     downloads_file: str = ""
     extra_spark_conf: dict[str, str] = field(default_factory=dict)
 
@@ -69,6 +70,7 @@ class Settings:
             small_cell_threshold=int(_env("OBS_SMALL_CELL_THRESHOLD", str(cls.small_cell_threshold))),
             pseudonymization_key=_env("OBS_PSEUDONYMIZATION_KEY", ""),
             outcome_boundary_months=int(_env("OBS_OUTCOME_BOUNDARY_MONTHS", "6")),
+            gold_full_recompute=_env("OBS_GOLD_FULL_RECOMPUTE", "false").lower() in ("1", "true", "yes"),
             downloads_file=_abs(_env("OBS_DOWNLOADS_FILE", "")) if _env("OBS_DOWNLOADS_FILE", "") else "",
             extra_spark_conf=extra,
         )

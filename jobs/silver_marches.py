@@ -20,6 +20,7 @@ from jobs.bronze_decp import BRONZE_SCHEMA, BRONZE_TABLE
 from jobs.decp.normalize import normalize_marche
 from jobs.decp.records import KIND_MARCHE, KIND_UNKNOWN
 from jobs.delta_io import read_table, write_table
+from jobs.raw_files import landed_name
 from jobs.settings import Settings
 from schemas.rules import RULES
 
@@ -91,7 +92,8 @@ def deduplicate(valid: DataFrame) -> tuple[DataFrame, DataFrame]:
     """
     order = Window.partitionBy("uid").orderBy(
         F.col("date_publication").desc_nulls_last(), F.col("n_modifications").desc(),
-        F.col("ingested_at").desc(), F.col("source_file").desc(), F.col("record_index").desc(),
+        F.col("ingested_at").desc(), landed_name("source_file").desc(), F.col("source_file").desc(),
+        F.col("record_index").desc(),
     )
     ranked = (valid.withColumn("_rank", F.row_number().over(order))
                    .withColumn("_winner", F.first(F.concat_ws("#", "source_file", "record_index")).over(order)))

@@ -18,6 +18,7 @@ from pyspark.sql import types as T
 
 from jobs import quality
 from jobs.delta_io import read_table, write_table
+from jobs.raw_files import landed_name
 from jobs.settings import Settings
 from schemas import referential as ref
 from schemas.rules import RULES, rules_for
@@ -283,8 +284,9 @@ def finish(typed: DataFrame, table: str, today: date, key: str | None) -> tuple[
     valid, invalid = quality.split_valid(checked)
     superseded = None
     if key is not None:
-        order = Window.partitionBy(key).orderBy(F.col("ingested_at").desc(), F.col("source_file").desc(),
-                                                F.col("record_index").desc())
+        # The latest export wins: latest load, then (same load) the file whose name sorts last.
+        order = Window.partitionBy(key).orderBy(F.col("ingested_at").desc(), landed_name("source_file").desc(),
+                                                F.col("source_file").desc(), F.col("record_index").desc())
         ranked = valid.withColumn("_rank", F.row_number().over(order))
         rule = RULES[f"{table}.duplicate"]
         superseded = ranked.filter("_rank > 1").withColumn("issues", F.array(F.struct(

@@ -43,6 +43,17 @@ def now() -> datetime:
     return datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
+@pytest.fixture(scope="session")
+def local_settings_factory():
+    """Settings of a local lake, inbox and output under a given folder."""
+
+    def make(root: Path) -> Settings:
+        return dataclasses.replace(Settings.from_env(), lake_uri=str(root / "lake"), inbox_dir=str(root / "inbox"),
+                                   output_dir=str(root / "output"))
+
+    return make
+
+
 @pytest.fixture
 def local_settings(tmp_path) -> Settings:
     return dataclasses.replace(
