@@ -79,13 +79,8 @@ def silver_marches(run_id: str, settings: Settings | None = None) -> dict:
 def silver_sources(run_id: str, settings: Settings | None = None) -> dict:
     """Facilitators' exports, structures, SIRENE and Grand Paris -> silver (+ quarantine, values to map)."""
     from jobs import silver_sources as module
-    from jobs.spark import get_spark
 
-    settings = settings or Settings.from_env()
-    started = _now()
-    report = module.run(get_spark(settings), settings, run_id, started)
-    report["seconds"] = (_now() - started).total_seconds()
-    return report
+    return _spark_stage(module, run_id, settings)
 
 
 def entity_resolution(run_id: str, settings: Settings | None = None) -> dict:
@@ -107,13 +102,8 @@ def gold_marches(run_id: str, settings: Settings | None = None) -> dict:
 def gold_indicators(run_id: str, settings: Settings | None = None) -> dict:
     """The observatory's indicators (hours, beneficiaries, contracts by type, outcomes, Grand Paris charter)."""
     from jobs import gold_indicators as module
-    from jobs.spark import get_spark
 
-    settings = settings or Settings.from_env()
-    started = _now()
-    report = module.run(get_spark(settings), settings, run_id, started)
-    report["seconds"] = (_now() - started).total_seconds()
-    return report
+    return _spark_stage(module, run_id, settings)
 
 
 def publish_dashboards(run_id: str, settings: Settings | None = None) -> dict:
