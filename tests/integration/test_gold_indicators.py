@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import date
 
 import pytest
+from pyspark.sql import functions as F
 
 from jobs import gold_indicators as gi
 
@@ -144,3 +145,75 @@ def test_sheets_per_buyer_and_territory(marches, frames):
     assert b[("INCONNU", 2024)][3] == 10.0
     t = {(r.departement, r.annee): (r.n_marches, r.heures_realisees) for r in per_territory.collect()}
     assert t[("93", 2024)] == (2, 180.0) and t[("NON_VENTILE", 2023)] == (1, 0.0)
+
+
+def test_insertion_contracts_by_type(spark):
+    rows = [("c1", "p1", "CDDI", "SOUS_TRAITANCE_SIAE", date(2024, 1, 5)),
+            ("c2", "p1", "CDDI", "SOUS_TRAITANCE_SIAE", date(2024, 6, 5)),
+            ("c3", "p2", "CDI", "EMBAUCHE_DIRECTE", date(2024, 2, 1)),
+            ("c4", "p3", "CDDI", "SOUS_TRAITANCE_SIAE", date(2025, 2, 1))]
+    df = spark.createDataFrame(rows, "contrat_key string, person_key string, type_contrat string, "
+                               "modalite_realisation string, date_debut date")
+    got = {(r.annee, r.type_contrat): (r.n_contrats, r.n_personnes, r.secret_statistique)
+           for r in gi.contrats_par_type(df, THRESHOLD).collect()}
+    expected = defaultdict(lambda: [0, set()])
+    for _c, p, t, _, d in rows:
+        expected[(d.year, t)][0] += 1
+        expected[(d.year, t)][1].add(p)
+    assert got == {k: (n, len(p), 0 < len(p) < THRESHOLD) for k, (n, p) in expected.items()}
+
+
+def test_grand_paris_charter(spark, frames):
+    ops, _, hours, _ = frames
+    gp = spark.createDataFrame(
+        [("SGP", "GPE ligne 15 Sud", "GPE", "13000000000013OP2DECP", 1_000_000.0, 4000.0, 400.0, 150_000.0),
+         ("SGP", "GPE ligne 15 Sud", "GPE", "13000000000013OTHER", 500_000.0, 2000.0, 200.0, 200_000.0)],
+        "maitre_ouvrage string, operation string, programme string, decp_uid string, montant_ht double, "
+        "heures_travaillees_prevues double, heures_insertion_objectif double, montant_tpe_pme double")
+    ops = ops.withColumn("decp_id", F.when(
+        ops.operation_key == "f:OP2", "OP2DECP"))
+    [row] = gi.charte_grand_paris(gp, ops, hours, THRESHOLD).collect()
+    realised = sum(h[4] for h in HOURS if h[2] == "f:OP2")  # OP2 is linked to the first contract only
+    assert (row.n_marches, row.heures_realisees, row.heures_insertion_objectif) == (2, realised, 600.0)
+    assert row.taux_realisation_objectif == pytest.approx(realised / 600.0)
+    assert row.part_tpe_pme == pytest.approx(350_000 / 1_500_000) and row.objectif_tpe_pme_atteint is True
+
+
+def test_contracts_with_social_clauses_count_each_contract_once_in_total(spark, marches):
+    m = marches.withColumn("code_cpv", F.lit("45210000")).withColumn("procedure", F.lit("Procédure adaptée"))
+    buyers = spark.createDataFrame([("B1", "COMMUNE")], "siret string, categorie_acheteur string")
+    got = defaultdict(lambda: [0, 0.0])
+    for r in gi.marches_clauses(m, buyers, THRESHOLD).collect():
+        got[(r.annee, r.consideration_sociale)][0] += r.n_marches
+        got[(r.annee, r.consideration_sociale)][1] += r.montant
+    totals = defaultdict(lambda: [0, 0.0])
+    for _, _, _, d, amount, _, _ in MARCHES:
+        totals[d.year][0] += 1
+        totals[d.year][1] += amount
+    assert {y: tuple(v) for y, v in totals.items()} == {y: tuple(got[(y, "TOUTES")]) for y in totals}
+    assert got[(2024, "CLAUSE_SOCIALE")] == [2, 110.0] and got[(2023, "INCONNUE")] == [1, 7.0]
+
+
+def test_structures_presence_and_shares(spark, marches, frames):
+    _, _, hours, _ = frames
+    structures = spark.createDataFrame([("80746931700018", "93", "SIAE", "EI"), ("44306184100047", "93", "SIAE", "ACI"),
+                                        ("35600000000048", "75", "HANDICAP", "ESAT")],
+                                       "siret string, departement string, famille string, kind string")
+    titulaires = spark.createDataFrame([("u1", "80746931700018", 100.0), ("u2", "55204599900869", 50.0),
+                                        ("u3", "55204599900869", 5.0), ("u3", "80746931700018", 5.0)],
+                                       "uid string, titulaire_id string, montant_part double")
+    resolution = spark.createDataFrame([("decp_titulaire", "u1", "80746931700018", "siret"),
+                                        ("decp_titulaire", "u3", "80746931700018", "siret"),
+                                        ("decp_titulaire", "u2", "55204599900869", "aucun")],
+                                       "source string, source_key string, siret string, structure_match string")
+    contrats = spark.createDataFrame([("f:c1", "80746931700018"), ("f:c2", "55204599900869"),
+                                      ("f:c3", "55204599900869"), ("f:c4", "55204599900869")],
+                                     "contrat_key string, entreprise_siret string")
+    out = gi.structures_inclusion(structures, titulaires, resolution, marches, hours, contrats, THRESHOLD).collect()
+    presence = {(r.departement, r.type_structure): r.valeur for r in out if r.indicateur == "presence"}
+    assert presence == {("93", "EI"): 1.0, ("93", "ACI"): 1.0, ("75", "ESAT"): 1.0}
+    amounts = {r.annee: r.valeur for r in out if r.indicateur == "part_montant_titulaires"}
+    assert amounts[2024] == pytest.approx((100 + 5) / (100 + 50 + 5 + 5))
+    hours_share = {r.annee: r.valeur for r in out if r.indicateur == "part_heures_employeurs"}
+    c1 = sum(h[4] for h in HOURS if h[0] == "f:c1")
+    assert hours_share[2024] == pytest.approx(c1 / sum(h[4] for h in HOURS))
