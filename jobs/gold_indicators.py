@@ -25,10 +25,10 @@ PART_CLAUSES = "gold/part_marches_consideration_sociale"
 STRUCTURES = "gold/structures_inclusion"
 FICHES_ACHETEURS = "gold/fiches_acheteurs"
 FICHES_TERRITOIRES = "gold/fiches_territoires"
-NATIONAL_TARGET = 0.30  # PNAD: 30 % of contracts with a social consideration (domain.md §4.8)
+NATIONAL_TARGET = ref.target("PART_MARCHES_CONSIDERATION_SOCIALE")
 NOT_ALLOCATED = "NON_VENTILE"
-DYNAMIC_OUTCOMES = ("EMPLOI_DURABLE", "EMPLOI_TRANSITION", "SORTIE_POSITIVE")
-TPE_PME_TARGET = 0.20
+DYNAMIC_OUTCOMES = ref.dynamic_outcomes()
+TPE_PME_TARGET = ref.target("PART_TPE_PME_GRAND_PARIS")
 
 
 def secret(population: Column, threshold: int) -> Column:

@@ -129,20 +129,14 @@ def typed_operations(b: DataFrame) -> DataFrame:
     ))
 
 
-ROLES = {"titulaire": "TITULAIRE", "mandataire": "TITULAIRE", "cotraitant": "COTRAITANT", "co-traitant": "COTRAITANT",
-         "sous-traitant": "SOUS_TRAITANT", "sous traitant": "SOUS_TRAITANT",
-         "mise a disposition": "MISE_A_DISPOSITION"}
-
-
 def typed_entreprises(b: DataFrame) -> DataFrame:
     """Companies working on an operation (titulaires, co- and sub-contractors, structures lending staff)."""
-    roles = F.create_map(*[x for k, v in ROLES.items() for x in (F.lit(k), F.lit(v))])
     df = b.select(
         *LINEAGE, raw_json(b).alias("raw_json"), "facilitateur",
         F.when(F.col("facilitateur_marche_id").isNotNull(), F.concat_ws(":", "facilitateur", "facilitateur_marche_id"))
         .alias("operation_key"),
         F.regexp_replace("siret", r"[\s.]", "").alias("siret"), "raison_sociale",
-        F.coalesce(roles[spark_fold(F.col("role"))], F.lit(UNKNOWN)).alias("role"),
+        F.coalesce(code("role", "company_roles"), F.lit(UNKNOWN)).alias("role"), F.col("role").alias("_role_raw"),
         "type_structure", code("type_structure", "structure_kinds").alias("kind"),
     ).withColumn("entreprise_key", F.concat_ws("|", "operation_key", "siret", "role"))
     return df.withColumn("issues", issues(
@@ -310,7 +304,7 @@ def values_to_map(frames: dict[str, DataFrame]) -> DataFrame:
                      ("_type_contrat_raw", "type_contrat", "contract_types")],
         "sorties": [("situation", "sortie", "outcomes")],
         "structures": [("type_structure", "kind", "structure_kinds")],
-        "entreprises": [("type_structure", "kind", "structure_kinds")],
+        "entreprises": [("type_structure", "kind", "structure_kinds"), ("_role_raw", "role", "company_roles")],
     }
     parts = []
     for table, cols in specs.items():

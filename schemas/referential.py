@@ -96,7 +96,7 @@ def legal_modalities() -> tuple[dict[str, str], ...]:
 
 
 MAPPED_LISTS = ("market_types", "contract_types", "realisation_modalities", "outcomes", "diploma_levels",
-                "prescribers", "structure_kinds", "eligibility_criteria", "sexes", "legal_modalities")
+                "prescribers", "structure_kinds", "eligibility_criteria", "sexes", "legal_modalities", "company_roles")
 
 
 @cache
@@ -143,3 +143,15 @@ def buyer_categories() -> tuple[tuple[str, str], ...]:
     """(catégorie juridique prefix, buyer category), longest prefixes first (SIRENE nomenclature)."""
     rows = sorted(_read_csv(REFERENTIAL_DIR / "buyer_categories.csv"), key=lambda r: -len(r["prefix"]))
     return tuple((r["prefix"], r["code"]) for r in rows)
+
+
+@cache
+def dynamic_outcomes() -> tuple[str, ...]:
+    """Outcome codes that are 'sorties dynamiques' (durable job, transition job, positive exit)."""
+    return tuple(r["code"] for r in code_rows("outcomes") if r["dynamic"] == "true")
+
+
+@cache
+def target(code: str) -> float:
+    """A published target (share) of the observatory's indicators, from ``targets.csv``."""
+    return float(next(r["value"] for r in _read_csv(REFERENTIAL_DIR / "targets.csv") if r["code"] == code))
