@@ -46,9 +46,8 @@ def parse_decimal(c: str) -> Column:
 
 
 def parse_bool(c: str) -> Column:
-    v = F.lower(F.trim(F.col(c)))
-    return F.when(v.isin("oui", "o", "1", "true", "vrai", "yes", "x"), True).when(
-        v.isin("non", "n", "0", "false", "faux", "no"), False)
+    """Yes/no answers as the sources write them (``schemas/referential/booleans.csv``); None otherwise."""
+    return code(c, "booleans").cast("boolean")
 
 
 _ACCENTED = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿ"
