@@ -153,8 +153,13 @@ def write_run_report(run_id: str, stages: list[dict], settings: Settings | None 
     return path
 
 
+def publish(run_id: str, settings: Settings | None = None) -> dict:
+    """Everything published from gold: the site, sheets, report, open data (the publish DAG calls this)."""
+    return publish_dashboards(run_id, settings)
+
+
 STAGES = {"silver": silver_marches, "silver_sources": silver_sources, "resolution": entity_resolution,
-          "gold": gold_marches, "gold_indicators": gold_indicators, "publish": publish_dashboards}
+          "gold": gold_marches, "gold_indicators": gold_indicators, "publish": publish}
 
 
 def run_all(run_id: str, settings: Settings | None = None) -> Path:
