@@ -34,6 +34,7 @@ def bars(df: pd.DataFrame, x: str, y: str, color: str | None, title: str, *, lab
                              hovertemplate="%{x} : %{y:,.1%}<extra>%{fullData.name}</extra>" if percent
                              else "%{x} : %{y:,.0f}<extra>%{fullData.name}</extra>"))
     fig.update_layout(barmode=barmode)
+    fig.update_xaxes(categoryorder="category ascending")  # years in order whatever trace comes first
     if percent:
         fig.update_yaxes(tickformat=".0%")
     return layout(fig, title, x=x_title, y=y_title)

@@ -71,7 +71,7 @@ def test_every_page_renders_offline_without_console_errors(pages):
             charts[path.name] = expected
             assert drawn >= expected, f"{path.name}: {drawn} drawn of {expected} charts"
             # Every displayed figure is the one in the page's data (what tests below compare with gold).
-            data = page.evaluate("() => JSON.parse(document.getElementById('figures-data').textContent)")
+            data = page.evaluate("() => JSON.parse(document.getElementById('figures-data')?.textContent || '{}')")
             for element in page.locator("[data-key]").all():
                 key = element.get_attribute("data-key")
                 assert key in data, f"{path.name}: {key} shown but not in figures-data"
@@ -131,7 +131,8 @@ def test_report_figures_equal_gold(spark, pages):
                        h="gold/heures_insertion")
     text = shown(out / "reports" / f"rapport-annuel-{AS_OF_YEAR}.html")
     assert text["nb_marches"] == fmt(row.n) and text["heures_realisees"] == fmt(round(hours.h))
-    assert "Qualité des données" in (out / "reports" / f"rapport-annuel-{AS_OF_YEAR}.html").read_text()
+    assert "Chargement de référence : test__published" in (
+        out / "reports" / f"rapport-annuel-{AS_OF_YEAR}.html").read_text(encoding="utf-8")
 
 
 def test_pdfs_render_with_pages(pages):
