@@ -384,7 +384,8 @@ def build_decp(contracts: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame, d
 
 def decp_table_schema(flat: pd.DataFrame) -> dict:
     types = {c: "array" for c in DECP_ARRAY_COLUMNS}
-    types.update({"dateNotification": "date", "datePublicationDonnees": "date", "montant": "number",
+    # Dates stay text: the official pattern accepts suffixes (time zone) that a Table Schema date refuses.
+    types.update({"dateNotification": "string", "datePublicationDonnees": "string", "montant": "number",
                   "tauxAvance": "number", "origineUE": "number", "origineFrance": "number",
                   "observatoire_montant_actuel": "number", "observatoire_heures_insertion": "number",
                   "marcheInnovant": "boolean", "attributionAvance": "boolean", "sousTraitanceDeclaree": "boolean",
@@ -477,7 +478,11 @@ def gold_frames(spark, settings: Settings) -> dict[str, pd.DataFrame]:
     """Every published gold table, protected (small cells and complements suppressed)."""
     out = {}
     for table, spec in GOLD_SPECS.items():
-        df = spark.read.format("delta").load(settings.table_uri(table)).toPandas()
+        sdf = spark.read.format("delta").load(settings.table_uri(table))
+        df = sdf.toPandas()
+        for f in sdf.schema.fields:  # integers stay integers when a column has nulls (not floats)
+            if f.dataType.typeName() in ("integer", "long", "short"):
+                df[f.name] = df[f.name].astype("Int64")
         order = [c for c in spec.dims if c in df.columns]
         df = df.sort_values(order, na_position="first").reset_index(drop=True) if order else df
         out[table] = dc.suppress(df, spec, settings.small_cell_threshold)
