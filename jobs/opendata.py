@@ -186,18 +186,43 @@ def _resolve(node: dict) -> dict:
 _TRUE, _FALSE = {"true", "1", "oui", "vrai"}, {"false", "0", "non", "faux"}
 
 
+def _fold(text: str) -> str:
+    import unicodedata
+
+    return " ".join(unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold().split())
+
+
+def _wrapper(node: dict) -> str | None:
+    """The key of a one-key wrapper object of the 2022 format (``{"titulaire": {...}}``), if ``node`` is one."""
+    props, required = node.get("properties", {}), node.get("required", [])
+    return required[0] if len(props) == 1 and required == list(props) else None
+
+
 def conform(value: Any, node: dict) -> Any:
-    """A published value in the official schema's types: numbers and booleans published as text (XML, some
-    platforms) are typed, a lone item of a list is wrapped, keys outside the schema are dropped. Nothing
-    is invented: a value that cannot be typed is kept as is (and fails validation)."""
+    """A published value in the official schema's shapes and types, without inventing anything: numbers and
+    booleans published as text (XML, some platforms) are typed, an enum value differing only by case or
+    accents takes the official spelling, a lone item of a list is wrapped, XML-style lists of wrappers are
+    merged, empty blocks dropped, keys outside the schema dropped. A value that cannot be typed is kept as
+    is (and fails validation)."""
     node = _resolve(node)
     kind = node.get("type")
+    if kind == "object" and isinstance(value, list):  # XML: [{"technique": a}, {"technique": b}]
+        key = _wrapper(node)
+        if key and all(isinstance(v, dict) and set(v) == {key} for v in value):
+            value = {key: [x for v in value for x in (v[key] if isinstance(v[key], list) else [v[key]])]}
     if kind == "object" and isinstance(value, dict):
         props = node.get("properties", {})
         return {k: conform(v, props[k]) for k, v in value.items() if k in props and v is not None}
     if kind == "array":
-        items = value if isinstance(value, list) else [value]
-        return [conform(v, node.get("items", {})) for v in items]
+        items = [v for v in (value if isinstance(value, list) else [value]) if v != {}]
+        item_node = _resolve(node.get("items", {}))
+        key = _wrapper(item_node)
+        if key:  # a titulaire published without its wrapper
+            items = [{key: v} if isinstance(v, dict) and key not in v else v for v in items]
+        return [conform(v, item_node) for v in items]
+    if isinstance(value, str) and "enum" in node and value not in node["enum"]:
+        match = [e for e in node["enum"] if isinstance(e, str) and _fold(e) == _fold(value)]
+        return match[0] if len(match) == 1 else value
     if kind == "boolean" and isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
     if kind in ("integer", "number") and isinstance(value, str):

@@ -108,5 +108,11 @@ def test_official_examples_conform_to_the_official_schema():
     rec = dict(recs[0], offresRecues="4", marcheInnovant="false", dureeMois="12.0")
     typed = od.conform(rec, od.official_schema()["definitions"]["marche"])
     assert (typed["offresRecues"], typed["marcheInnovant"], typed["dureeMois"]) == (4, False, 12)
+    xml_shaped = dict(rec, techniques=[{"technique": "Sans objet"}], nature="MARCHE",
+                      titulaires=[{"id": "55204599900869", "typeIdentifiant": "SIRET"}, {}])
+    typed = od.conform(xml_shaped, od.official_schema()["definitions"]["marche"])
+    assert typed["techniques"] == {"technique": ["Sans objet"]} and typed["nature"] == "Marché"
+    assert typed["titulaires"] == [{"titulaire": {"id": "55204599900869", "typeIdentifiant": "SIRET"}}]
+    assert od.record_errors(typed) == []
     assert od.record_errors(od.conform(dict(rec, offresRecues="beaucoup"),
                                        od.official_schema()["definitions"]["marche"]))
