@@ -129,7 +129,7 @@ def table_schema(df: pd.DataFrame, dims: Iterable[str] = (), descriptions: dict[
         f = {"name": c, "type": types.get(c) or _field_type(df[c])}
         if c in descriptions:
             f["description"] = descriptions[c]
-        if c in dims or c == dc.SECRET:
+        if (c in dims and not df[c].isna().any()) or c == dc.SECRET:
             f["constraints"] = {"required": True}
         fields.append(f)
     schema = {"fields": fields, "missingValues": [""]}
@@ -159,7 +159,10 @@ def write_table_files(df: pd.DataFrame, folder: Path, name: str) -> dict[str, Pa
     """``name``.csv (UTF-8, formulas neutralised), .parquet and .json (array of objects) of one table."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"csv": folder / f"{name}.csv", "parquet": folder / f"{name}.parquet", "json": folder / f"{name}.json"}
-    flat = pd.DataFrame(records(df), columns=df.columns)
+    flat = df.copy()
+    for c in flat.columns:  # dates as ISO text; numeric dtypes kept (nullable integers stay integers)
+        if flat[c].dtype == object:
+            flat[c] = flat[c].map(_jsonable)
     neutralize_frame(flat).to_csv(paths["csv"], index=False, encoding="utf-8", lineterminator="\n")
     df.to_parquet(paths["parquet"], index=False)
     paths["json"].write_text(json.dumps(records(df), ensure_ascii=False), encoding="utf-8")
