@@ -538,3 +538,8 @@ def publish_opendata(spark, settings: Settings, run_id: str) -> dict:
             "files": len(files), "bytes": sum(f.stat().st_size for f in files), "objects_published": len(uris),
             "tables": tables, "excluded": excluded[:20],
             "seconds": round((datetime.now(UTC) - started).total_seconds(), 1)}
+
+
+def run(spark, settings: Settings, run_id: str, started: datetime) -> dict:
+    """The stage entry point in the shape ``jobs.pipeline._spark_stage`` expects."""
+    return publish_opendata(spark, settings, run_id)
