@@ -51,15 +51,9 @@ class Period:
         return Period(self.year - 1, self.quarter)
 
 
-def complementary(values: dict[str, float | None], secret: dict[str, bool]) -> dict[str, bool]:
-    """Parts shown beside their total: when exactly one part is suppressed it could be recovered by
-    subtraction, so the smallest other part is suppressed too."""
-    hidden = {k for k, s in secret.items() if s}
-    if len(hidden) == 1:
-        others = sorted((v or 0.0, k) for k, v in values.items() if k not in hidden)
-        if others:
-            hidden.add(others[0][1])
-    return {k: k in hidden for k in values}
+def _num(value) -> float | None:
+    """A figure of a protected frame: None when suppressed (null / NaN / pandas NA)."""
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def _cell(df: pd.DataFrame, key_col: str, key: str, period: Period) -> pd.Series | None:
@@ -68,42 +62,36 @@ def _cell(df: pd.DataFrame, key_col: str, key: str, period: Period) -> pd.Series
 
 
 def sheet_figures(fiches: pd.DataFrame, key_col: str, key: str, period: Period) -> dict:
-    """The figures of one sheet: the period, the same period a year earlier, and quarters of a yearly
-    sheet with complementary suppression of hours (persons are distinct counts: they do not add up)."""
+    """The figures of one sheet: the period, the same period a year earlier and, for a year, its quarters.
+    ``fiches`` is protected already (``jobs.disclosure``: small cells and their complements are null)."""
 
     def figures(p: Period) -> dict:
         row = _cell(fiches, key_col, key, p)
-        if row is None:
+        if row is None:  # no contract and no hour in the period: zeros are figures
             return {"n_marches": 0, "montant": 0.0, "n_marches_consideration_sociale": 0, "heures_realisees": 0.0,
                     "n_personnes": 0, "secret": False}
-        secret = bool(row["secret_statistique"])
-        return {"n_marches": int(row["n_marches"]), "montant": float(row["montant"]),
-                "n_marches_consideration_sociale": int(row["n_marches_consideration_sociale"]),
-                "heures_realisees": None if secret else float(row["heures_realisees"]),
-                "n_personnes": None if secret else int(row["n_personnes"]), "secret": secret}
+        out = {k: _num(row[k]) for k in ("n_marches", "montant", "n_marches_consideration_sociale",
+                                         "heures_realisees", "n_personnes")}
+        return {**out, "secret": bool(row["secret_statistique"])}
 
     out = {"periode": period.label, "courant": figures(period), "precedent": figures(period.previous)}
     if not period.quarter:
-        quarters = {f"T{q}": figures(Period(period.year, q)) for q in range(1, 5)}
-        hidden = complementary({k: v["heures_realisees"] for k, v in quarters.items()},
-                               {k: v["secret"] for k, v in quarters.items()})
-        for k, h in hidden.items():
-            if h:
-                quarters[k] = {**quarters[k], "heures_realisees": None, "n_personnes": None, "secret": True}
-        out["trimestres"] = quarters
+        out["trimestres"] = {f"T{q}": figures(Period(period.year, q)) for q in range(1, 5)}
     return out
 
 
 def _sheet_sections(fig: dict, period: Period) -> list[Section]:
     cur, prev = fig["courant"], fig["precedent"]
+    def whole(value: float | None) -> int | None:
+        return None if value is None else round(value)
+
     kpis = [
-        Kpi("n_marches", f"marchés notifiés ({period.title})", cur["n_marches"]),
-        Kpi("montant", "euros HT notifiés", round(cur["montant"])),
+        Kpi("n_marches", f"marchés notifiés ({period.title})", whole(cur["n_marches"])),
+        Kpi("montant", "euros HT notifiés", whole(cur["montant"])),
         Kpi("n_marches_consideration_sociale", "marchés avec une considération sociale",
-            cur["n_marches_consideration_sociale"]),
-        Kpi("heures_realisees", "heures d'insertion réalisées", None if cur["heures_realisees"] is None
-            else round(cur["heures_realisees"])),
-        Kpi("n_personnes", "personnes en parcours", cur["n_personnes"]),
+            whole(cur["n_marches_consideration_sociale"])),
+        Kpi("heures_realisees", "heures d'insertion réalisées", whole(cur["heures_realisees"])),
+        Kpi("n_personnes", "personnes en parcours", whole(cur["n_personnes"])),
     ]
     rows = [[label, fmt(cur[k]), fmt(prev[k])] for k, label in (
         ("n_marches", "Marchés notifiés"), ("montant", "Montant HT (€)"),

@@ -11,6 +11,9 @@ PYTHON="${OBS_PYTHON:-python3}"
 UV_VERSION="0.9.30"
 S3PROXY_VERSION="3.1.0"
 mkdir -p "$CACHE"
+# One bootstrap at a time per cache: two clones building the same venv must not delete each other's work.
+exec 9>"$CACHE/.bootstrap.lock"
+flock 9
 
 hash_of() { cat "$@" | sha256sum | cut -c1-12; }  # content only: the same in every clone
 link() { mkdir -p "$(dirname "$2")"; ln -sfn "$1" "$2"; }

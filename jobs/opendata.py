@@ -69,13 +69,22 @@ GOLD_SPECS: dict[str, dc.TableSpec] = {
     gi.STRUCTURES: dc.TableSpec(
         dims=("indicateur", "annee", "departement", "famille", "type_structure"), counts=("population",),
         margins=(M(("indicateur", "departement"), where={"indicateur": ("presence",)}),)),
+    # Sheets: the year (trimestre 0) and its quarters; quarters add up to the year, and each period adds
+    # up across buyers / départements to figures published elsewhere.
     gi.FICHES_ACHETEURS: dc.TableSpec(
-        dims=("acheteur_id", "annee"), counts=("n_personnes", "n_marches", "n_marches_consideration_sociale"),
-        margins=(M(("annee",)),)),
+        dims=("acheteur_id", "annee", "trimestre"),
+        counts=("n_personnes", "n_marches", "n_marches_consideration_sociale"),
+        margins=(M(("annee", "trimestre")), M(("acheteur_id", "annee"), {"trimestre": 0}))),
     gi.FICHES_TERRITOIRES: dc.TableSpec(
-        dims=("departement", "annee"), counts=("n_personnes", "n_marches", "n_marches_consideration_sociale"),
-        margins=(M(("annee",)),)),
+        dims=("departement", "annee", "trimestre"),
+        counts=("n_personnes", "n_marches", "n_marches_consideration_sociale"),
+        margins=(M(("annee", "trimestre")), M(("departement", "annee"), {"trimestre": 0}))),
+    gi.HEURES_EPT: dc.TableSpec(dims=("annee", "ept"), counts=("n_personnes",), margins=(M(("annee",)),)),
 }
+# Tables about persons: the pages show them as protected here. Contract-only tables (DECP is public data)
+# are shown as they are on the pages; their open data files follow the one row rule above (decision 90).
+PERSON_TABLES = (gi.HEURES, gi.BENEFICIAIRES, gi.CONTRATS_TYPE, gi.SORTIES, gi.CHARTE_GP, gi.STRUCTURES,
+                 gi.FICHES_ACHETEURS, gi.FICHES_TERRITOIRES, gi.HEURES_EPT)
 # Insertion hours per contract (DECP enrichment): persons behind them, protected the same way.
 DECP_SPEC = dc.TableSpec(dims=("observatoire_departement",), counts=("observatoire_n_personnes_insertion",),
                          margins=(M(("observatoire_departement",)),))

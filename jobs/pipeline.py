@@ -148,30 +148,42 @@ PUBLIC_SILVER = {"structures": ("silver/structures", ["siret", "raison_sociale",
 
 
 def read_gold(spark, settings: Settings) -> dict:
-    """Every gold table (small aggregates) and the public silver columns, as pandas frames."""
-    from jobs import gold_indicators, gold_marches
+    """Every gold table (small aggregates) and the public silver columns, as pandas frames. Tables about
+    persons come protected by the same disclosure control as the open data (small cells and complements
+    nulled, ``secret_statistique`` = suppressed), so a page never shows what the open data hides."""
+    from jobs import disclosure, gold_indicators, gold_marches, opendata
 
     names = [gold_marches.GOLD_TABLE, *gold_indicators.PUBLISHED]
-    frames = {n.split("/", 1)[1]: spark.read.format("delta").load(settings.table_uri(n)).toPandas() for n in names}
+    frames = {}
+    for name in names:
+        df = spark.read.format("delta").load(settings.table_uri(name)).toPandas()
+        if name in opendata.PERSON_TABLES:
+            df = disclosure.suppress(df, opendata.GOLD_SPECS[name], settings.small_cell_threshold)
+            df["secret_statistique"] = df[disclosure.SECRET]
+        frames[name.split("/", 1)[1]] = df
     for key, (table, columns) in PUBLIC_SILVER.items():
         frames[key] = spark.read.format("delta").load(settings.table_uri(table)).select(*columns).toPandas()
     return frames
 
 
 def publish(run_id: str, settings: Settings | None = None, as_of: datetime | None = None) -> dict:
-    """Everything published from gold: the site, the periodic sheets and the annual report (HTML + PDF)."""
+    """Everything published from gold: the site, the periodic sheets and the annual report (HTML + PDF),
+    and the open data (``<output>/opendata`` and the lake's public zone)."""
     import pandas as pd
 
     from dashboards.publish import publish_pages
+    from jobs.opendata import publish_opendata
     from jobs.spark import get_spark
 
     settings = settings or Settings.from_env()
+    spark = get_spark(settings)
     started = _now()
-    gold = read_gold(get_spark(settings), settings)
+    gold = read_gold(spark, settings)
     pages = publish_pages(gold, Path(settings.output_dir), threshold=settings.small_cell_threshold,
                           as_of=pd.Timestamp(as_of or started).tz_localize(None), sheet_period=settings.sheet_period,
                           report_year=settings.report_year, chromium=settings.chromium, pdf=settings.publish_pdf)
-    return {"stage": "publish", **pages, "seconds": (_now() - started).total_seconds()}
+    opendata = publish_opendata(spark, settings, run_id)
+    return {"stage": "publish", **pages, "opendata": opendata, "seconds": (_now() - started).total_seconds()}
 
 
 STAGES = {"silver": silver_marches, "silver_sources": silver_sources, "resolution": entity_resolution,

@@ -6,41 +6,25 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from frictionless import Resource, Schema, validate
 
-from generator.core import generate_all
 from jobs import disclosure as dc
 from jobs import opendata as od
-from jobs import pipeline
 from jobs.storage import ObjectStore
-from tests.conftest import copy_samples
+from tests.publication.conftest import FORMULA_OBJET
 
 pytestmark = pytest.mark.spark
-FORMULA_OBJET = "=HYPERLINK(\"http://exemple.invalid\",\"x\")"
-
-
-def formula_contract(inbox: Path) -> None:
-    """An official example republished with an objet a spreadsheet would run."""
-    src = Path(__file__).resolve().parents[2] / "samples/decp/format-2022-v2/json_marches_avec_modifications.json"
-    m = json.loads(src.read_text(encoding="utf-8"))["marches"]["marche"][0]
-    m.update(id="FORMULE1", objet=FORMULA_OBJET, dateNotification="2024-06-03", datePublicationDonnees="2024-06-10")
-    m.pop("modifications", None)
-    (inbox / "decp" / "decp_formule.json").write_text(json.dumps({"marches": {"marche": [m]}}), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
-def published(spark, tmp_path_factory, local_settings_factory):
-    settings = local_settings_factory(tmp_path_factory.mktemp("opendata"))
-    generate_all(settings.inbox_path, 300, date(2023, 7, 1), date(2024, 12, 1), seed=11)
-    copy_samples(settings.inbox_path, "format-2022-v2/json_*.json")
-    formula_contract(settings.inbox_path)
-    pipeline.run_all("od-1", settings)
-    report = od.publish_opendata(spark, settings, "od-1")
+def published(published_run):
+    """The open data of the shared end-to-end run (tests/publication/conftest.py)."""
+    settings, run = published_run
+    report = next(s for s in run["stages"] if s.get("stage") == "publish")["opendata"]
     folder = Path(settings.output_dir) / "opendata"
     package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
     return settings, report, folder, package
