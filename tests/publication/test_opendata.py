@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from frictionless import Resource, Schema, validate
+from frictionless import Schema, validate
+from frictionless.resources import TableResource
 
 from generator.core import generate_all
 from jobs import disclosure as dc
@@ -52,11 +53,20 @@ def table_names(package) -> list[str]:
 
 def typed_rows(folder: Path, path: str, schema_path: str) -> list[dict]:
     schema = Schema.from_descriptor(str(folder / schema_path))
-    with Resource(path=path, basepath=str(folder), schema=schema) as r:
+    with TableResource(path=path, basepath=str(folder), schema=schema) as r:
         return [row.to_dict() for row in r.row_stream]
 
 
+def _null(v):
+    """frictionless reads Parquet nulls of float columns through pandas, as NaN."""
+    try:
+        return None if v is None or v != v else v
+    except TypeError:
+        return v
+
+
 def same(a, b) -> bool:
+    a, b = _null(a), _null(b)
     if isinstance(a, float) and isinstance(b, float | int):
         return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-9)
     return a == b or (a in (None, "") and b in (None, ""))
@@ -130,7 +140,7 @@ def test_no_small_cell_in_any_published_file(published):
     t = settings.small_cell_threshold
     frames = {p.name: pd.read_csv(p, keep_default_na=True) for p in folder.glob("*.csv")}
     frames |= {p.name: pd.read_parquet(p) for p in folder.glob("*.parquet")}
-    for p in folder.glob("*.json"):
+    for p in [p for p in folder.glob("*.json") if p.name != "datapackage.json"]:
         doc = json.loads(p.read_text(encoding="utf-8"))
         frames[p.name] = pd.DataFrame(doc["observatoire"]["marches"] if isinstance(doc, dict) else doc)
     scanned = 0
