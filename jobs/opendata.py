@@ -511,8 +511,9 @@ def publish_files(files: Iterable[Path], folder: Path, settings: Settings) -> li
 def protect_gold(table: str, df: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """One gold table (as read from the lake, whole) as it may be published: sorted by its dimensions, a
     ``trimestre`` column beside ``mois`` (quarterly totals are published), small cells and their complements
-    suppressed. Filter rows (one département, one buyer) only after this."""
-    spec = GOLD_SPECS[table]
+    suppressed. Filter rows (one département, one buyer) only after this. ``table``: ``gold/<name>`` or
+    ``<name>`` (the keys of ``jobs.pipeline.read_gold``)."""
+    spec = GOLD_SPECS[table if table.startswith("gold/") else f"gold/{table}"]
     df = df.copy()
     if "mois" in df.columns and "trimestre" in spec.dims:
         df["trimestre"] = pd.to_datetime(df["mois"]).dt.quarter.astype("Int64")
