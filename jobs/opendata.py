@@ -41,13 +41,16 @@ M = dc.Margin
 # (TOUTES/TOTAL rows) or elsewhere (yearly figures of fiches_territoires, regional monthly totals...).
 GOLD_SPECS: dict[str, dc.TableSpec] = {
     MARCHES_MOIS: dc.TableSpec(
-        dims=("mois", "annee", "departement", "consideration_sociale"), counts=("nb_marches",),
+        dims=("mois", "annee", "trimestre", "departement", "consideration_sociale"), counts=("nb_marches",),
         margins=(M(("mois", "departement"), {"consideration_sociale": "TOUTES"}),
-                 M(("annee", "departement", "consideration_sociale")))),
+                 M(("annee", "departement", "consideration_sociale")),
+                 M(("annee", "trimestre", "departement", "consideration_sociale")))),
     gi.HEURES: dc.TableSpec(
-        dims=("mois", "annee", "departement", "ept", "modalite_code", "type_marche_code", "categorie_acheteur",
-              "grand_paris"), counts=("n_personnes", "n_contrats", "n_operations"),
-        margins=(M(("annee", "departement")), M(("mois",)))),
+        dims=("mois", "annee", "trimestre", "departement", "ept", "modalite_code", "type_marche_code",
+              "categorie_acheteur", "grand_paris"), counts=("n_personnes", "n_contrats", "n_operations"),
+        margins=(M(("annee", "departement")), M(("annee", "trimestre", "departement")), M(("annee", "ept")),
+                 M(("mois",)))),
+    gi.HEURES_EPT: dc.TableSpec(dims=("annee", "ept"), counts=("n_personnes",), margins=(M(("annee",)),)),
     gi.BENEFICIAIRES: dc.TableSpec(
         dims=("annee", "dimension", "valeur"), counts=("n_personnes",),
         margins=(M(("annee", "dimension"), {"dimension": "ensemble", "valeur": "TOTAL"},
@@ -511,18 +514,30 @@ def publish_files(files: Iterable[Path], folder: Path, settings: Settings) -> li
     return uris
 
 
+def protect_gold(table: str, df: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """One gold table (as read from the lake, whole) as it may be published: sorted by its dimensions, a
+    ``trimestre`` column beside ``mois`` (quarterly totals are published), small cells and their complements
+    suppressed. Filter rows (one département, one buyer) only after this. ``table``: ``gold/<name>`` or
+    ``<name>`` (the keys of ``jobs.pipeline.read_gold``)."""
+    spec = GOLD_SPECS[table if table.startswith("gold/") else f"gold/{table}"]
+    df = df.copy()
+    if "mois" in df.columns and "trimestre" in spec.dims:
+        df["trimestre"] = pd.to_datetime(df["mois"]).dt.quarter.astype("Int64")
+    order = [c for c in spec.dims if c in df.columns]
+    df = df.sort_values(order, na_position="first").reset_index(drop=True)
+    return dc.suppress(df, spec, threshold)
+
+
 def gold_frames(spark, settings: Settings) -> dict[str, pd.DataFrame]:
     """Every published gold table, protected (small cells and complements suppressed)."""
     out = {}
-    for table, spec in GOLD_SPECS.items():
+    for table in GOLD_SPECS:
         sdf = spark.read.format("delta").load(settings.table_uri(table))
         df = sdf.toPandas()
         for f in sdf.schema.fields:  # integers stay integers when a column has nulls (not floats)
             if f.dataType.typeName() in ("integer", "long", "short"):
                 df[f.name] = df[f.name].astype("Int64")
-        order = [c for c in spec.dims if c in df.columns]
-        df = df.sort_values(order, na_position="first").reset_index(drop=True) if order else df
-        out[table] = dc.suppress(df, spec, settings.small_cell_threshold)
+        out[table] = protect_gold(table, df, settings.small_cell_threshold)
     return out
 
 

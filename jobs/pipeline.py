@@ -158,7 +158,7 @@ def read_gold(spark, settings: Settings) -> dict:
     for name in names:
         df = spark.read.format("delta").load(settings.table_uri(name)).toPandas()
         if name in opendata.PERSON_TABLES:
-            df = disclosure.suppress(df, opendata.GOLD_SPECS[name], settings.small_cell_threshold)
+            df = opendata.protect_gold(name, df, settings.small_cell_threshold)
             df["secret_statistique"] = df[disclosure.SECRET]
         frames[name.split("/", 1)[1]] = df
     for key, (table, columns) in PUBLIC_SILVER.items():
