@@ -79,6 +79,7 @@ def spark_cluster(tmp_path_factory):
 
 def _run_chain(master: str, root: Path, inbox: Path) -> dict:
     """The chain in a separate Python process (one Spark session per process), on the given master."""
+    root.mkdir(parents=True, exist_ok=True)
     out = root / "result.json"
     env = {**os.environ, "OBS_SPARK_MASTER": master, "OBS_LAKE_URI": str(root / "lake"),
            "OBS_INBOX_DIR": str(inbox), "OBS_OUTPUT_DIR": str(root / "output"), "SPARK_LOCAL_IP": "127.0.0.1",
@@ -89,7 +90,7 @@ def _run_chain(master: str, root: Path, inbox: Path) -> dict:
     log = root / "job.log"
     with log.open("wb") as f:
         rc = subprocess.run([sys.executable, "-m", "tests.infra.cluster_job", str(out)], cwd=PROJECT_ROOT, env=env,
-                            stdout=f, stderr=subprocess.STDOUT, timeout=600).returncode
+                            stdout=f, stderr=subprocess.STDOUT, timeout=900).returncode
     assert rc == 0, log.read_text()[-4000:]
     return json.loads(out.read_text())
 
@@ -97,7 +98,7 @@ def _run_chain(master: str, root: Path, inbox: Path) -> dict:
 def test_cluster_builds_the_same_gold_table_as_local(spark_cluster, tmp_path):
     master, status_url = spark_cluster
     inbox = tmp_path / "inbox"
-    generate_all(inbox, 150, date(2024, 1, 1), date(2024, 12, 1), seed=11, sources=("decp",),
+    generate_all(inbox, 80, date(2024, 1, 1), date(2024, 6, 1), seed=11, sources=("decp",),
                  decp_dirt=DirtRates.clean())
     copy_samples(inbox, "format-2022-v2/json_*.json", "dirty/*.json")
     # The same inbox, two lakes.
@@ -106,9 +107,9 @@ def test_cluster_builds_the_same_gold_table_as_local(spark_cluster, tmp_path):
 
     assert cluster["master"] == master and local["master"] == "local[2]"
     assert cluster["block_managers"] >= 2, "no executor joined: the job did not run on the cluster"
-    assert len(local["gold"]) > 20
+    assert len(local["gold"]) > 10
     assert cluster["gold"] == local["gold"]
-    assert cluster["silver_rows"] == local["silver_rows"] >= 150
+    assert cluster["silver_rows"] == local["silver_rows"] >= 80
     apps = json.load(urllib.request.urlopen(status_url, timeout=5))
     finished = [a for a in apps["completedapps"] + apps["activeapps"] if a["name"] == "observatoire-clauses"]
     assert finished and finished[0]["cores"] == 1
