@@ -86,6 +86,7 @@ class SeaweedS3:
                                                 "filer.port", "filer.port.grpc", "s3.port.grpc")}
         args = [weed, "server", f"-dir={self.data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
                 "-master.volumeSizeLimitMB=64", "-volume.max=20", "-s3", f"-s3.port={self.port}",
+                "-s3.port.iceberg=0", "-s3.port.lance=0",
                 f"-s3.config={config}", *(f"-{flag}={port}" for flag, port in ports.items())]
         log = (self.data_dir.parent / "seaweedfs.log").open("wb")
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
@@ -116,7 +117,7 @@ class SeaweedS3:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=20)
+                self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
