@@ -29,7 +29,7 @@ test: setup  ## lint, then the whole test suite (unit, Spark + Delta, S3 server,
 
 airflow-ui: airflow-db  ## the Airflow UI on http://127.0.0.1:$(AIRFLOW_UI_PORT) (api-server, scheduler, dag-processor, triggerer)
 	@echo "user admin, password in $(ROOT)/.airflow/simple_auth_manager_passwords.json.generated (written at first start)"
-	@$(AIRFLOW_ENV) && AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(AIRFLOW_UI_PORT) $(ROOT)/.venv/bin/airflow standalone
+	@$(AIRFLOW_ENV) && export PATH="$(ROOT)/.venv/bin:$$PATH" && AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(AIRFLOW_UI_PORT) airflow standalone
 
 lint: setup
 	@$(ROOT)/.venv/bin/ruff check $(ROOT)
