@@ -84,7 +84,7 @@ with DAG(
 
     @task
     def publish(_gold: dict) -> dict:
-        return pipeline.publish_dashboards(_run_id())
+        return pipeline.publish(_run_id())
 
     @task
     def run_report(*stages: dict) -> str:

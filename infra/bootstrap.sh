@@ -58,4 +58,14 @@ if [ ! -f "$s3p/.complete" ]; then
   mv "$s3p.tmp" "$s3p"
 fi
 link "$s3p" "$ROOT/infra/s3proxy/lib"
+# --- Chromium: renders the PDF sheets and report, and runs the browser tests (Debian package) -----
+chromium="${OBS_CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$chromium" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian's chromium (PDF rendering, browser tests)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    log "WARNING: no Chromium: install Debian's 'chromium' package or set OBS_CHROMIUM (PDFs, browser tests)"
+  fi
+fi
 log "ready (cache: $CACHE)"

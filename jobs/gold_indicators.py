@@ -25,6 +25,7 @@ PART_CLAUSES = "gold/part_marches_consideration_sociale"
 STRUCTURES = "gold/structures_inclusion"
 FICHES_ACHETEURS = "gold/fiches_acheteurs"
 FICHES_TERRITOIRES = "gold/fiches_territoires"
+HEURES_EPT = "gold/heures_insertion_ept"
 NATIONAL_TARGET = ref.target("PART_MARCHES_CONSIDERATION_SOCIALE")
 NOT_ALLOCATED = "NON_VENTILE"
 DYNAMIC_OUTCOMES = ref.dynamic_outcomes()
@@ -218,36 +219,60 @@ def structures_inclusion(structures: DataFrame, titulaires: DataFrame, resolutio
 
 
 def fiches(marches: DataFrame, hours: DataFrame, operations: DataFrame, threshold: int) -> tuple[DataFrame, DataFrame]:
-    """Per buyer and per territory, per year: contracts, amounts, contracts with a social consideration,
-    insertion hours and persons — the figures of the periodic sheets."""
+    """Per buyer and per territory, per year (``trimestre`` 0) and per quarter (1-4): contracts, amounts,
+    contracts with a social consideration, insertion hours and distinct persons — the figures of the
+    periodic sheets (distinct persons cannot be added up from months, so each period is counted)."""
     social = F.exists(F.coalesce("considerations_sociales", F.array()),
                       lambda v: v.isin("Clause sociale", "Critère social", "Marché réservé"))
     m = marches.select("acheteur_id", F.coalesce("departement_execution", F.lit(NOT_ALLOCATED)).alias("departement"),
-                       F.year("date_notification").alias("annee"), "uid", "montant", social.alias("social"))
+                       F.year("date_notification").alias("annee"), F.quarter("date_notification").alias("trimestre"),
+                       "uid", "montant", social.alias("social"))
     h = hours.select("operation_key", "mois", "heures", "person_key").join(operations.select(
         "operation_key", F.col("donneur_ordre_siret").alias("acheteur_id"),
                                      F.coalesce("departement", F.lit(NOT_ALLOCATED)).alias("departement")),
                    "operation_key", "left").select(
         F.coalesce("acheteur_id", F.lit("INCONNU")).alias("acheteur_id"),
         F.coalesce("departement", F.lit(NOT_ALLOCATED)).alias("departement"), F.year("mois").alias("annee"),
-        "heures", "person_key")
+        F.quarter("mois").alias("trimestre"), "heures", "person_key")
 
-    def by(key: str) -> DataFrame:
-        cm = m.groupBy(key, "annee").agg(F.countDistinct("uid").alias("n_marches"), F.sum("montant").alias("montant"),
-                                         F.sum(F.col("social").cast("int")).alias("n_marches_consideration_sociale"))
-        ch = h.groupBy(key, "annee").agg(F.sum("heures").alias("heures_realisees"),
-                                         F.countDistinct("person_key").alias("n_personnes"))
-        out = cm.join(ch, [key, "annee"], "full_outer").fillna(
+    def period(key: str, quarter: bool) -> DataFrame:
+        keys = [key, "annee", "trimestre"] if quarter else [key, "annee"]
+        cm = m.groupBy(*keys).agg(F.countDistinct("uid").alias("n_marches"), F.sum("montant").alias("montant"),
+                                  F.sum(F.col("social").cast("int")).alias("n_marches_consideration_sociale"))
+        ch = h.groupBy(*keys).agg(F.sum("heures").alias("heures_realisees"),
+                                  F.countDistinct("person_key").alias("n_personnes"))
+        out = cm.join(ch, keys, "full_outer").fillna(
             {"n_marches": 0, "montant": 0.0, "n_marches_consideration_sociale": 0, "heures_realisees": 0.0,
              "n_personnes": 0})
+        if not quarter:
+            out = out.withColumn("trimestre", F.lit(0))
         return out.withColumn("secret_statistique", secret(F.col("n_personnes"), threshold))
+
+    def by(key: str) -> DataFrame:
+        return period(key, False).unionByName(period(key, True))
 
     return by("acheteur_id"), by("departement")
 
 
+def heures_ept(hours: DataFrame, operations: DataFrame, threshold: int) -> DataFrame:
+    """Insertion hours and distinct persons per year and EPT of the Métropole du Grand Paris (``HORS_EPT``
+    outside it): the territories elected officials of the Métropole ask about."""
+    ops = operations.select("operation_key", F.coalesce("ept", F.lit("HORS_EPT")).alias("ept"))
+    out = (hours.select("operation_key", F.year("mois").alias("annee"), "heures", "person_key")
+           .join(ops, "operation_key", "left").fillna({"ept": "HORS_EPT"})
+           .groupBy("annee", "ept").agg(F.sum("heures").alias("heures_realisees"),
+                                        F.countDistinct("person_key").alias("n_personnes")))
+    return out.withColumn("secret_statistique", secret(F.col("n_personnes"), threshold))
+
+
+# Gold tables the publications read (beside gold/marches_par_mois_departement).
+PUBLISHED = (HEURES, BENEFICIAIRES, CONTRATS_TYPE, SORTIES, CHARTE_GP, MARCHES_CLAUSES, PART_CLAUSES, STRUCTURES,
+             FICHES_ACHETEURS, FICHES_TERRITOIRES, HEURES_EPT)
+
 # The period column of each gold table: a monthly run rewrites only the periods whose cells changed.
 PERIODS = {HEURES: "mois", BENEFICIAIRES: "annee", CONTRATS_TYPE: "annee", SORTIES: "annee",
-           MARCHES_CLAUSES: "annee", PART_CLAUSES: "annee", FICHES_ACHETEURS: "annee", FICHES_TERRITOIRES: "annee"}
+           MARCHES_CLAUSES: "annee", PART_CLAUSES: "annee", FICHES_ACHETEURS: "annee", FICHES_TERRITOIRES: "annee",
+           HEURES_EPT: "annee"}
 
 
 def rounded(df: DataFrame) -> DataFrame:
@@ -277,6 +302,7 @@ def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime) ->
                      read("silver/structures")),
         FICHES_ACHETEURS: (fiche_acheteurs, marches),
         FICHES_TERRITOIRES: (fiche_territoires, marches),
+        HEURES_EPT: (heures_ept(h, ops, t), h),
     }
     reports = []
     for name, (df, source) in tables.items():

@@ -106,18 +106,6 @@ def gold_indicators(run_id: str, settings: Settings | None = None) -> dict:
     return _spark_stage(module, run_id, settings)
 
 
-def publish_dashboards(run_id: str, settings: Settings | None = None) -> dict:
-    from dashboards.site import build_site
-    from jobs.gold_marches import GOLD_TABLE
-    from jobs.spark import get_spark
-
-    settings = settings or Settings.from_env()
-    spark = get_spark(settings)
-    gold = spark.read.format("delta").load(settings.table_uri(GOLD_TABLE)).toPandas()
-    files = build_site(gold, Path(settings.output_dir) / "dashboards")
-    return {"stage": "publish", "files": [str(f) for f in files], "gold_rows": len(gold)}
-
-
 def run_file_name(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_") + ".json"
 
@@ -153,9 +141,37 @@ def write_run_report(run_id: str, stages: list[dict], settings: Settings | None 
     return path
 
 
-def publish(run_id: str, settings: Settings | None = None) -> dict:
-    """Everything published from gold: the site, sheets, report, open data (the publish DAG calls this)."""
-    return publish_dashboards(run_id, settings)
+# What the pages may show of silver: public registers and buyers (no person-level table ever leaves the lake).
+PUBLIC_SILVER = {"structures": ("silver/structures", ["siret", "raison_sociale", "type_structure", "famille",
+                                                      "commune", "departement", "latitude", "longitude"]),
+                 "acheteurs": ("silver/acheteurs", ["siret", "nom", "categorie_acheteur", "departement"])}
+
+
+def read_gold(spark, settings: Settings) -> dict:
+    """Every gold table (small aggregates) and the public silver columns, as pandas frames."""
+    from jobs import gold_indicators, gold_marches
+
+    names = [gold_marches.GOLD_TABLE, *gold_indicators.PUBLISHED]
+    frames = {n.split("/", 1)[1]: spark.read.format("delta").load(settings.table_uri(n)).toPandas() for n in names}
+    for key, (table, columns) in PUBLIC_SILVER.items():
+        frames[key] = spark.read.format("delta").load(settings.table_uri(table)).select(*columns).toPandas()
+    return frames
+
+
+def publish(run_id: str, settings: Settings | None = None, as_of: datetime | None = None) -> dict:
+    """Everything published from gold: the site, the periodic sheets and the annual report (HTML + PDF)."""
+    import pandas as pd
+
+    from dashboards.publish import publish_pages
+    from jobs.spark import get_spark
+
+    settings = settings or Settings.from_env()
+    started = _now()
+    gold = read_gold(get_spark(settings), settings)
+    pages = publish_pages(gold, Path(settings.output_dir), threshold=settings.small_cell_threshold,
+                          as_of=pd.Timestamp(as_of or started).tz_localize(None), sheet_period=settings.sheet_period,
+                          report_year=settings.report_year, chromium=settings.chromium, pdf=settings.publish_pdf)
+    return {"stage": "publish", **pages, "seconds": (_now() - started).total_seconds()}
 
 
 STAGES = {"silver": silver_marches, "silver_sources": silver_sources, "resolution": entity_resolution,
@@ -168,8 +184,9 @@ def run_all(run_id: str, settings: Settings | None = None) -> Path:
     for source in SOURCES:
         stages += [download_source(source, run_id, settings), land_source(source, run_id, settings),
                    bronze_source(source, run_id, settings)]
-    stages += [fn(run_id, settings) for fn in STAGES.values()]
-    return write_run_report(run_id, stages, settings)
+    stages += [fn(run_id, settings) for name, fn in STAGES.items() if name != "publish"]
+    write_run_report(run_id, stages, settings)  # the report's data-quality section reads this run's figures
+    return write_run_report(run_id, [*stages, publish(run_id, settings)], settings)
 
 
 def main() -> None:

@@ -46,6 +46,10 @@ class Settings:
     outcome_boundary_months: int = 6
     gold_full_recompute: bool = False
     downloads_file: str = ""
+    sheet_period: str = ""  # "2025" or "2025-T3"; empty = the last complete year
+    report_year: int = 0  # 0 = the last complete year
+    chromium: str = "/usr/bin/chromium"
+    publish_pdf: bool = True
     extra_spark_conf: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -72,6 +76,10 @@ class Settings:
             outcome_boundary_months=int(_env("OBS_OUTCOME_BOUNDARY_MONTHS", "6")),
             gold_full_recompute=_env("OBS_GOLD_FULL_RECOMPUTE", "false").lower() in ("1", "true", "yes"),
             downloads_file=_abs(_env("OBS_DOWNLOADS_FILE", "")) if _env("OBS_DOWNLOADS_FILE", "") else "",
+            sheet_period=_env("OBS_SHEET_PERIOD", ""),
+            report_year=int(_env("OBS_REPORT_YEAR", "0")),
+            chromium=_env("OBS_CHROMIUM", cls.chromium),
+            publish_pdf=_env("OBS_PUBLISH_PDF", "true").lower() in ("1", "true", "yes"),
             extra_spark_conf=extra,
         )
 

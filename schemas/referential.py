@@ -90,6 +90,16 @@ def idf_departements_geojson() -> dict:
 
 
 @cache
+def mgp_communes_geojson() -> dict:
+    """Communes of the Métropole du Grand Paris (COG 2018 shapes, coordinates rounded to 1e-4°)."""
+    return json.loads((GEO_DIR / "mgp_communes_2018.geojson").read_text(encoding="utf-8"))
+
+
+def labels(name: str) -> dict[str, str]:
+    """Code -> French label of a referential list (``schemas/referential/<name>.csv``)."""
+    return {row["code"]: row.get("label_fr") or row["code"] for row in code_rows(name)}
+
+
 def legal_modalities() -> tuple[dict[str, str], ...]:
     """Legal modalities of social clauses (domain.md §4.1-4.2) with their legacy labels."""
     return tuple(_read_csv(REFERENTIAL_DIR / "legal_modalities.csv"))

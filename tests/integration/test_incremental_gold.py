@@ -17,7 +17,7 @@ MONTHS = [date(2024, 4, 1), date(2024, 5, 1), date(2024, 6, 1)]
 GOLD = ["gold/marches_par_mois_departement", "gold/heures_insertion", "gold/beneficiaires",
         "gold/contrats_insertion_par_type", "gold/sorties_6_mois", "gold/marches_clauses",
         "gold/part_marches_consideration_sociale", "gold/fiches_acheteurs", "gold/fiches_territoires",
-        "gold/charte_grand_paris", "gold/structures_inclusion"]
+        "gold/charte_grand_paris", "gold/structures_inclusion", "gold/heures_insertion_ept"]
 
 
 def copy_files(files, root, inbox):

@@ -3,7 +3,8 @@ import re
 
 import pandas as pd
 
-from dashboards.site import build_site
+from dashboards.audiences import home
+from dashboards.page import render
 
 
 def gold_frame():
@@ -22,14 +23,22 @@ def gold_frame():
     return df
 
 
-def test_site_is_offline_and_its_figures_match_the_gold_cells(tmp_path):
-    files = build_site(gold_frame(), tmp_path)
-    assert sorted(p.name for p in files) == ["index.html", "plotly.min.js"]
-    page = (tmp_path / "index.html").read_text(encoding="utf-8")
-    assert not re.search(r"(src|href)=\"https?://", page), "the page must not load anything from the network"
-    assert page.count('<script src="plotly.min.js">') == 1 and "plotly.min.js" in page
-    data = json.loads(re.search(r'id="figures-data">(.*?)</script>', page, re.S).group(1))
+def test_home_page_is_offline_and_its_figures_match_the_gold_cells():
+    gold = {
+        "marches_par_mois_departement": gold_frame(),
+        "heures_insertion": pd.DataFrame({"heures_realisees": [10.5, 20.0]}),
+        "beneficiaires": pd.DataFrame({"annee": [2025, 2025], "dimension": ["ensemble", "sexe"],
+                                       "valeur": ["TOTAL", "F"], "n_personnes": [12, 3],
+                                       "secret_statistique": [False, True]}),
+    }
+    page = home(gold, 5, 2025)
+    html = render(page.title, page.intro, page.sections, data=page.data)
+    assert not re.search(r"(src|href)=\"https?://", html), "the page must not load anything from the network"
+    assert html.count('<script src="plotly.min.js">') == 1
+    data = json.loads(re.search(r'id="figures-data">(.*?)</script>', html, re.S).group(1))
     assert data["nb_marches_total"] == 7
-    assert data["montant_total"] == 1350.0
+    assert data["montant_total"] == 1350
+    assert data["heures_realisees_total"] == 30  # rounded: hours are shown as whole hours
+    assert data["beneficiaires_2025"] == 12
     assert data["nb_marches_par_departement"] == {"75": 4, "93": 3}
-    assert "<p>7 marchés publics exécutés en Île-de-France" in page
+    assert 'data-key="nb_marches_total">7</span>' in html

@@ -1,0 +1,104 @@
+"""Chart builders shared by the site, the sheets and the report (pandas in, Plotly figure out)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboards.maps import choropleth
+from schemas import referential as ref
+
+PALETTE = ["#386cb0", "#1b9e77", "#e6ab02", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666"]
+HOURS_PER_FTE = 1607  # legal yearly working time of a full-time job in France (35 h x 45.9 weeks)
+
+
+def layout(fig: go.Figure, title: str, *, x: str = "", y: str = "", height: int = 420) -> go.Figure:
+    fig.update_layout(title=title, height=height, xaxis_title=x, yaxis_title=y, separators=", ",
+                      legend={"orientation": "h", "y": -0.2}, margin={"l": 60, "r": 20, "t": 60, "b": 40},
+                      plot_bgcolor="white")
+    fig.update_yaxes(gridcolor="#e5e5e5")
+    return fig
+
+
+def bars(df: pd.DataFrame, x: str, y: str, color: str | None, title: str, *, labels: dict[str, str] | None = None,
+         x_title: str = "", y_title: str = "", barmode: str = "stack", percent: bool = False) -> go.Figure:
+    """Bars of ``y`` by ``x``, one trace per value of ``color`` (labels from the referential)."""
+    fig = go.Figure()
+    groups = [(None, df)] if color is None else list(df.groupby(color, sort=True))
+    for i, (key, part) in enumerate(groups):
+        part = part.sort_values(x)
+        name = (labels or {}).get(key, key) if key is not None else y_title
+        fig.add_trace(go.Bar(x=part[x].astype(str), y=part[y], name=str(name), marker_color=PALETTE[i % len(PALETTE)],
+                             hovertemplate="%{x} : %{y:,.1%}<extra>%{fullData.name}</extra>" if percent
+                             else "%{x} : %{y:,.0f}<extra>%{fullData.name}</extra>"))
+    fig.update_layout(barmode=barmode)
+    fig.update_xaxes(categoryorder="category ascending")  # years in order whatever trace comes first
+    if percent:
+        fig.update_yaxes(tickformat=".0%")
+    return layout(fig, title, x=x_title, y=y_title)
+
+
+def with_target(fig: go.Figure, value: float, label: str) -> go.Figure:
+    fig.add_hline(y=value, line_dash="dash", line_color="#d95f02", annotation_text=label,
+                  annotation_position="top left")
+    return fig
+
+
+def dropdown(fig: go.Figure, groups: list[tuple[str, list[int]]]) -> go.Figure:
+    """A dropdown that shows the traces of one group at a time (Plotly's own filter: works offline)."""
+    n = len(fig.data)
+    buttons = []
+    for label, indices in groups:
+        visible = [i in indices for i in range(n)]
+        buttons.append({"label": label, "method": "update", "args": [{"visible": visible}]})
+    for i, trace in enumerate(fig.data):
+        trace.visible = i in groups[0][1] if groups else True
+    fig.update_layout(updatemenus=[{"buttons": buttons, "x": 1.0, "xanchor": "right", "y": 1.15, "yanchor": "top",
+                                    "direction": "down", "showactive": True}])
+    return fig
+
+
+def departement_map(values: dict[str, float | None], title: str, value_label: str, *,
+                    hover_extra: dict[str, str] | None = None) -> go.Figure:
+    """Choropleth of the eight IDF départements; suppressed values (None) are drawn grey."""
+    shown = {d: v for d, v in values.items() if v is not None}
+    return choropleth(ref.idf_departements_geojson(), shown, title=title, value_label=value_label,
+                      hover_extra=hover_extra)
+
+
+def ept_map(values: dict[str, float | None], title: str, value_label: str) -> go.Figure:
+    """Choropleth of the Métropole du Grand Paris by EPT: each commune takes its EPT's value."""
+    attrs = ref.commune_attributes()
+    geo = ref.mgp_communes_geojson()
+    names = {row["ept_code"]: row["ept_nom"] for row in ref.idf_communes() if row.get("ept_code")}
+    by_commune, extra = {}, {}
+    for feature in geo["features"]:
+        code = feature["properties"]["code"]
+        ept = attrs.get(code, {}).get("ept", "")
+        if values.get(ept) is not None:
+            by_commune[code] = values[ept]
+        extra[code] = f"<br>EPT : {names.get(ept, ept)}"
+    return choropleth(geo, by_commune, title=title, value_label=value_label, hover_extra=extra)
+
+
+def structures_map(structures: pd.DataFrame, title: str) -> go.Figure:
+    """Structures (SIAE, EA, ESAT, GEIQ) as points over the départements, one colour per family."""
+    fig = departement_map({}, title, "")
+    fig.data = tuple(t for t in fig.data if t.fill == "toself")  # outlines only, no colour bar
+    located = structures.dropna(subset=["latitude", "longitude"])
+    for i, (family, part) in enumerate(sorted(located.groupby("famille"), key=lambda kv: kv[0])):
+        fig.add_trace(go.Scatter(
+            x=part["longitude"], y=part["latitude"], mode="markers", name=f"{family} ({len(part)})",
+            marker={"size": 7, "color": PALETTE[i % len(PALETTE)], "line": {"width": 0.5, "color": "white"}},
+            text=part["raison_sociale"] + " — " + part["type_structure"] + " (" + part["commune"].fillna("") + ")",
+            hoverinfo="text",
+        ))
+    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.05})
+    return fig
+
+
+def fte(hours: float | None) -> float | None:
+    """Full-time equivalents of a number of hours (None stays None)."""
+    return None if hours is None or (isinstance(hours, float) and math.isnan(hours)) else hours / HOURS_PER_FTE
