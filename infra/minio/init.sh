@@ -12,6 +12,10 @@ for name in pipeline public-reader; do
 done
 mc admin user add local "$OBS_PIPELINE_ACCESS_KEY" "$OBS_PIPELINE_SECRET_KEY"
 mc admin user add local "$OBS_READER_ACCESS_KEY" "$OBS_READER_SECRET_KEY"
-mc admin policy attach local observatoire-pipeline --user "$OBS_PIPELINE_ACCESS_KEY" || true
-mc admin policy attach local observatoire-public-reader --user "$OBS_READER_ACCESS_KEY" || true
+attach() {  # idempotent: a rerun finds the policy already attached, which is fine; any other error is not
+  mc admin policy attach local "$1" --user "$2" 2>/tmp/attach.err || grep -qi "already" /tmp/attach.err \
+    || { cat /tmp/attach.err >&2; exit 1; }
+}
+attach observatoire-pipeline "$OBS_PIPELINE_ACCESS_KEY"
+attach observatoire-public-reader "$OBS_READER_ACCESS_KEY"
 echo "lake bucket $OBS_LAKE_BUCKET ready; public zone: $OBS_LAKE_BUCKET/$OBS_LAKE_PREFIX/public/"

@@ -114,7 +114,8 @@ def test_minio_init_creates_the_bucket_and_both_identities(resolved, test_env):
         assert init["environment"][key] == test_env[key]
     script = (PROJECT_ROOT / "infra" / "minio" / "init.sh").read_text(encoding="utf-8")
     assert 'mc mb --ignore-existing "local/$OBS_LAKE_BUCKET"' in script
-    assert "mc admin policy attach local observatoire-public-reader --user \"$OBS_READER_ACCESS_KEY\"" in script
+    assert 'attach observatoire-public-reader "$OBS_READER_ACCESS_KEY"' in script
+    assert 'attach observatoire-pipeline "$OBS_PIPELINE_ACCESS_KEY"' in script
     for name in ("pipeline", "public-reader"):
         json.loads((PROJECT_ROOT / "infra" / "minio" / f"{name}-policy.json").read_text(encoding="utf-8"))
 
