@@ -5,8 +5,9 @@ PY := $(ROOT)/.venv/bin/python
 AIRFLOW_ENV := source $(ROOT)/infra/airflow/env.sh
 DEMO_CONTRACTS ?= 3000
 DEMO_DATE ?= $(shell date -u +%Y-%m-01)
+AIRFLOW_UI_PORT ?= 8080
 
-.PHONY: setup demo test lint generate airflow-db clean-demo
+.PHONY: setup demo test lint generate airflow-db clean-demo airflow-ui
 
 setup:  ## venv, Spark jars and the test S3 server, into a cache outside the clone
 	@bash $(ROOT)/infra/bootstrap.sh
@@ -25,6 +26,10 @@ demo: airflow-db generate  ## the whole pipeline through Airflow on the local la
 test: setup  ## lint, then the whole test suite (unit, Spark + Delta, S3 server, Airflow)
 	@$(ROOT)/.venv/bin/ruff check $(ROOT)
 	@$(AIRFLOW_ENV) && cd $(ROOT) && $(PY) -m pytest $(PYTEST_ARGS)
+
+airflow-ui: airflow-db  ## the Airflow UI on http://127.0.0.1:$(AIRFLOW_UI_PORT) (api-server, scheduler, dag-processor, triggerer)
+	@echo "user admin, password in $(ROOT)/.airflow/simple_auth_manager_passwords.json.generated (written at first start)"
+	@$(AIRFLOW_ENV) && export PATH="$(ROOT)/.venv/bin:$$PATH" && AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(AIRFLOW_UI_PORT) airflow standalone
 
 lint: setup
 	@$(ROOT)/.venv/bin/ruff check $(ROOT)
