@@ -46,6 +46,9 @@ class Settings:
     outcome_boundary_months: int = 6
     gold_full_recompute: bool = False
     downloads_file: str = ""
+    table_locks: bool = True
+    table_lock_timeout_seconds: float = 3600.0
+    table_lock_lease_seconds: float = 60.0
     extra_spark_conf: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -72,6 +75,9 @@ class Settings:
             outcome_boundary_months=int(_env("OBS_OUTCOME_BOUNDARY_MONTHS", "6")),
             gold_full_recompute=_env("OBS_GOLD_FULL_RECOMPUTE", "false").lower() in ("1", "true", "yes"),
             downloads_file=_abs(_env("OBS_DOWNLOADS_FILE", "")) if _env("OBS_DOWNLOADS_FILE", "") else "",
+            table_locks=_env("OBS_TABLE_LOCKS", "true").lower() in ("1", "true", "yes"),
+            table_lock_timeout_seconds=float(_env("OBS_TABLE_LOCK_TIMEOUT_SECONDS", "3600")),
+            table_lock_lease_seconds=float(_env("OBS_TABLE_LOCK_LEASE_SECONDS", "60")),
             extra_spark_conf=extra,
         )
 
