@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 @dataclass
 class Rule:
     pattern: re.Pattern
-    action: Callable[[], None]
+    action: Callable[[], None] | None  # None: only count the matching requests
     nth: int = 1
+    after: Rule | None = None  # only count once that rule has seen a request
     seen: list[bytes] = field(default_factory=list)
     fired: bool = False
 
@@ -38,9 +39,11 @@ class FaultProxy:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def on_request(self, pattern: str, action: Callable[[], None], nth: int = 1) -> Rule:
-        """Run ``action`` when a request line matching ``pattern`` (a regex) is seen for the n-th time."""
-        rule = Rule(re.compile(pattern.encode()), action, nth)
+    def on_request(self, pattern: str, action: Callable[[], None] | None = None, nth: int = 1,
+                   after: Rule | None = None) -> Rule:
+        """Run ``action`` when a request line matching ``pattern`` (a regex) is seen for the n-th time
+        (counting only after rule ``after`` saw one)."""
+        rule = Rule(re.compile(pattern.encode()), action, nth, after)
         with self._lock:
             self.rules.append(rule)
         return rule
@@ -74,12 +77,12 @@ class FaultProxy:
         """Run the rules on request lines that end in the new bytes; True when one fired."""
         with self._lock:
             for rule in self.rules:
-                if rule.fired:
+                if rule.fired or (rule.after is not None and not rule.after.seen):
                     continue
                 for m in rule.pattern.finditer(window):
                     if m.end() > new_from:
                         rule.seen.append(m.group(0))
-                        if len(rule.seen) == rule.nth:
+                        if rule.action is not None and len(rule.seen) == rule.nth:
                             rule.fired = True
                             rule.action()
                             return True

@@ -84,7 +84,7 @@ def parquet_objects(settings, name: str) -> set[str]:
 
 
 def test_server_stopped_mid_delta_write(spark, faulty_s3, tmp_path):
-    """Stopped when the commit arrives: the write's data files are on the server, its log entry is not."""
+    """Stopped when the write's commit arrives: its data files are on the server, its log entry is not."""
     settings = faulty_s3.settings(tmp_path)
     ObjectStore(settings).ensure_bucket()
     route_bucket(spark, settings)
@@ -96,8 +96,10 @@ def test_server_stopped_mid_delta_write(spark, faulty_s3, tmp_path):
     assert delta_log(settings, name) == ["00000000000000000000.json"]
 
     table = rf"/{bucket}/lake/silver/t"
-    rule = faulty_s3.proxy.on_request(rf"PUT {table}/_delta_log/00000000000000000001\.json HTTP",
-                                      faulty_s3.stop_server)
+    # The first commit PUT after the write uploaded a data file: the write's own commit.
+    data = faulty_s3.proxy.on_request(rf"PUT {table}/part-\S+\.parquet HTTP")
+    rule = faulty_s3.proxy.on_request(rf"PUT {table}/_delta_log/\d{{20}}\.json HTTP", faulty_s3.stop_server,
+                                      after=data)
     try:
         with pytest.raises(Exception):  # noqa: B017 - whichever Spark/S3A error surfaces, the write must fail
             write_table(after, settings, name)
