@@ -5,6 +5,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from jobs import faults
+from jobs.locks import table_lock
 from jobs.settings import Settings
 
 
@@ -29,12 +31,14 @@ def read_table(spark: SparkSession, settings: Settings, name: str, schema: T.Str
 
 def write_table(df: DataFrame, settings: Settings, name: str, mode: str = "overwrite",
                 partition_by: list[str] | None = None) -> None:
-    """One atomic Delta commit; overwrite also replaces the schema (tables are rebuilt, not patched)."""
+    """One atomic Delta commit, under the table's writer lock; overwrite also replaces the schema (tables
+    are rebuilt, not patched)."""
     schema_option = "overwriteSchema" if mode == "overwrite" else "mergeSchema"
-    writer = df.write.format("delta").mode(mode).option(schema_option, "true")
+    writer = faults.stall_write(df).write.format("delta").mode(mode).option(schema_option, "true")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
-    writer.save(settings.table_uri(name))
+    with table_lock(settings, name):
+        writer.save(settings.table_uri(name))
 
 
 def table_version(spark: SparkSession, settings: Settings, name: str) -> int | None:
@@ -55,6 +59,12 @@ def write_by_period(spark: SparkSession, df: DataFrame, settings: Settings, name
     both give the same table. A rerun with nothing new writes nothing. Returns the rewritten periods
     (``["*"]`` for a full overwrite).
     """
+    with table_lock(settings, name):  # held from the comparison to the commit
+        return _write_by_period(spark, df, settings, name, period, full)
+
+
+def _write_by_period(spark: SparkSession, df: DataFrame, settings: Settings, name: str, period: str | None,
+                     full: bool) -> list:
     uri = settings.table_uri(name)
     if full or period is None or not table_exists(spark, uri):
         write_table(df, settings, name)
@@ -71,6 +81,6 @@ def write_by_period(spark: SparkSession, df: DataFrame, settings: Settings, name
         return []
     values = ", ".join(f"'{p.isoformat()}'" if hasattr(p, "isoformat") else str(p) for p in periods)
     predicate = f"{period} IN ({values})"
-    (df.filter(predicate).write.format("delta").mode("overwrite").option("replaceWhere", predicate)
+    (faults.stall_write(df.filter(predicate)).write.format("delta").mode("overwrite").option("replaceWhere", predicate)
        .save(uri))
     return periods

@@ -22,6 +22,11 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$")
 IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", "~")
 
 
+class LandingInterrupted(RuntimeError):
+    """Storage failed mid-batch. Nothing partial is visible (the manifest is written last); a rerun lands
+    the files that were not landed and skips the others."""
+
+
 @dataclass
 class LandingResult:
     source: str
@@ -86,7 +91,6 @@ def land_inbox(settings: Settings, source: str, landing_id: str, now: datetime) 
             continue
         key = f"raw/{source}/landed_date={now:%Y-%m-%d}/{sha[:16]}_{name}"
         uri = f"{settings.lake_uri}/{key}"
-        store.put_file(path, uri)
         entry = {
             "source": source,
             "original_name": path.name,
@@ -97,6 +101,13 @@ def land_inbox(settings: Settings, source: str, landing_id: str, now: datetime) 
             "landed_at": now.isoformat(),
             "landing_id": landing_id,
         }
-        store.put_bytes(json.dumps(entry, ensure_ascii=False, indent=1).encode(), m_uri)
+        try:
+            store.put_file(path, uri)
+            store.put_bytes(json.dumps(entry, ensure_ascii=False, indent=1).encode(), m_uri)
+        except Exception as exc:
+            raise LandingInterrupted(
+                f"landing of {source} stopped at {path.name}: storage failed ({type(exc).__name__}: {exc}); "
+                f"{len(result.landed)} file(s) landed before it, none partially; rerun to land the rest"
+            ) from exc
         result.landed.append(entry)
     return result

@@ -39,13 +39,24 @@ def land_source(source: str, run_id: str, settings: Settings | None = None) -> d
             "refused": result.refused, "files": [e["key"] for e in result.landed]}
 
 
+def _stage_lock(settings: Settings, stage: str):
+    """The stage's writer lock, held from reading its inputs to its last commit: two runs of one stage
+    (two months at once) would otherwise both load the same pending files, or write from stale reads."""
+    from jobs import faults
+    from jobs.locks import table_lock
+
+    faults.barrier(stage)
+    return table_lock(settings, f"_stages/{stage}")
+
+
 def _spark_stage(module, run_id: str, settings: Settings | None) -> dict:
     from jobs.spark import get_spark
 
     settings = settings or Settings.from_env()
     spark = get_spark(settings)
     started = _now()
-    report = module.run(spark, settings, run_id, started)
+    with _stage_lock(settings, module.__name__.rsplit(".", 1)[-1]):
+        report = module.run(spark, settings, run_id, started)
     report.update(stage=module.__name__.rsplit(".", 1)[-1], seconds=(_now() - started).total_seconds())
     return report
 
@@ -65,7 +76,8 @@ def bronze_source(source: str, run_id: str, settings: Settings | None = None) ->
 
     settings = settings or Settings.from_env()
     started = _now()
-    tables = run_source(get_spark(settings), settings, source, run_id, started)
+    with _stage_lock(settings, f"bronze_{source}"):
+        tables = run_source(get_spark(settings), settings, source, run_id, started)
     return {"stage": f"bronze_{source}", "source": source, "tables": tables,
             "seconds": (_now() - started).total_seconds()}
 

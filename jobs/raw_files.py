@@ -62,8 +62,11 @@ def read_files(spark: SparkSession, entries: list[dict]) -> DataFrame:
     )
     norm = F.regexp_replace("path", "^file:/+", "file:/")
     raw = spark.read.format("binaryFile").load([_spark_path(e["uri"]) for e in entries]).withColumn("path", norm)
-    return raw.join(by_path.withColumn("path", norm), "path").select(
-        "source_file", "source_sha256", "original_name", "content")
+    # Spark's file scan skips zero-length files: keep every entry (an empty file gets empty content and is
+    # then quarantined) so that no landed file silently stays pending forever.
+    return by_path.withColumn("path", norm).join(raw, "path", "left").select(
+        "source_file", "source_sha256", "original_name",
+        F.coalesce(F.col("content"), F.lit(bytearray())).alias("content"))
 
 
 def quarantine_files(bad: DataFrame, settings: Settings, source: str, load_id: str, now: datetime) -> None:

@@ -50,6 +50,9 @@ class Settings:
     report_year: int = 0  # 0 = the last complete year
     chromium: str = "/usr/bin/chromium"
     publish_pdf: bool = True
+    table_locks: bool = True
+    table_lock_timeout_seconds: float = 3600.0
+    table_lock_lease_seconds: float = 60.0
     extra_spark_conf: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -80,6 +83,9 @@ class Settings:
             report_year=int(_env("OBS_REPORT_YEAR", "0")),
             chromium=_env("OBS_CHROMIUM", cls.chromium),
             publish_pdf=_env("OBS_PUBLISH_PDF", "true").lower() in ("1", "true", "yes"),
+            table_locks=_env("OBS_TABLE_LOCKS", "true").lower() in ("1", "true", "yes"),
+            table_lock_timeout_seconds=float(_env("OBS_TABLE_LOCK_TIMEOUT_SECONDS", "3600")),
+            table_lock_lease_seconds=float(_env("OBS_TABLE_LOCK_LEASE_SECONDS", "60")),
             extra_spark_conf=extra,
         )
 

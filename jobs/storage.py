@@ -6,6 +6,7 @@ an S3 object is visible only once its PUT (or multipart upload) completes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from functools import cached_property
@@ -121,4 +122,6 @@ class ObjectStore:
         bucket, _ = split_s3(self.settings.lake_uri)
         existing = {b["Name"] for b in self.s3.list_buckets().get("Buckets", [])}
         if bucket not in existing:
-            self.s3.create_bucket(Bucket=bucket)
+            # Another run may create it in between (two runs landing at once).
+            with contextlib.suppress(self.s3.exceptions.BucketAlreadyOwnedByYou):
+                self.s3.create_bucket(Bucket=bucket)

@@ -78,6 +78,8 @@ def iter_records(doc: Any) -> Iterator[RawRecord]:
 
 def parse_document(data: bytes) -> list[RawRecord]:
     """Decode and split one DECP file (JSON or XML); raises DecpDocumentError with a readable reason."""
+    if not data.strip():
+        raise DecpDocumentError("empty file")
     if data.lstrip()[:1] == b"<" or (data[:3] == b"\xef\xbb\xbf" and data[3:].lstrip()[:1] == b"<"):
         from jobs.decp.xml_records import DecpXmlError, parse_xml
 
