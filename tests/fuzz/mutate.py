@@ -242,3 +242,103 @@ WORKBOOK_RELS = """<?xml version="1.0" encoding="UTF-8"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
 <Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
  Target="worksheets/sheet1.xml"/></Relationships>"""
+
+
+def _xlsx(rows: list[list], sheet_xml_hook=None) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    data = buf.getvalue()
+    if sheet_xml_hook is None:
+        return data
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = sheet_xml_hook(content)
+            z.writestr(info.filename, content)
+    return out.getvalue()
+
+
+def xlsx_with_doctype(rows: list[list]) -> bytes:
+    """A workbook whose sheet XML declares an external entity (XXE inside an .xlsx)."""
+    def hook(xml: bytes) -> bytes:
+        body = xml.split(b"?>", 1)[-1]
+        return (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+                + body.replace(b"<v>", b"<v>&xxe;", 1))
+    return _xlsx(rows, hook)
+
+
+def _inner_xml(data: bytes, rng: random.Random) -> bytes:
+    """A valid archive whose sheet or shared strings XML is mutated (what openpyxl parses lazily)."""
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    targets = [n for n in src.namelist() if n.startswith(("xl/worksheets/", "xl/sharedStrings", "xl/workbook"))]
+    target = rng.choice(targets)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == target:
+                content = _splice(content, rng) if rng.random() < 0.7 else _control_chars(content, rng)
+            z.writestr(info.filename, content)
+    return out.getvalue()
+
+
+def tabular_cases(seeds: list[tuple[str, bytes]], n: int, seed: int) -> Iterator[tuple[str, str, bytes]]:
+    """``(label, seed name, bytes)``: mutated CSV exports (headers, encodings, separators, ragged rows,
+    NUL bytes, formula cells, huge fields, garbage) and XLSX (truncated, flipped, garbage)."""
+    rng = random.Random(seed)
+    for i in range(n):
+        name, base = rng.choice(seeds)
+        if name.endswith(".xlsx"):
+            op = rng.choice(["truncate", "splice", "garbage_pk", "inner_xml", "inner_xml"])
+            data = {"truncate": _truncate, "splice": _splice, "inner_xml": _inner_xml,
+                    "garbage_pk": lambda d, r: b"PK\x03\x04" + r.randbytes(r.randint(0, 4000))}[op](base, rng)
+            yield f"xlsx#{i}:{op}", name, data
+            continue
+        text = base.decode("utf-8-sig", "replace")
+        lines = text.splitlines()
+        op = rng.choice(["header", "encoding", "separator", "ragged", "nul", "formula", "huge_field", "empty",
+                         "garbage", "truncate", "splice", "quotes"])
+        if op == "header":
+            cols = lines[0].split(";") if ";" in lines[0] else lines[0].split(",")
+            j = rng.randrange(len(cols))
+            cols[j] = rng.choice(["", cols[j].upper(), cols[j] + " ", "\x00", "é" * 50, cols[(j + 1) % len(cols)],
+                                  "=HYPERLINK(\"http://x\")"])
+            if rng.random() < 0.3:
+                del cols[rng.randrange(len(cols))]
+            sep = ";" if ";" in lines[0] else ","
+            data = "\n".join([sep.join(cols), *lines[1:]]).encode()
+        elif op == "encoding":
+            enc = rng.choice(["utf-16", "utf-16-le", "utf-32", "latin-1", "cp1252", "utf-8-sig", "mac_roman"])
+            data = text.encode(enc, "replace")
+        elif op == "separator":
+            data = text.replace(";", rng.choice([",", "\t", "|", " ", ";;", ""])).encode()
+        elif op == "ragged":
+            out = []
+            for line in lines:
+                r = rng.random()
+                out.append(line + ";x" * rng.randint(1, 5) if r < 0.3 else line.rsplit(";", 1)[0] if r < 0.6
+                           else line)
+            data = "\n".join(out).encode()
+        elif op == "nul":
+            data = _control_chars(base, rng).replace(bytes([rng.randrange(32)]), b"\x00")
+        elif op == "formula":
+            cells = ["=1+1", "=cmd|' /C calc'!A0", "+SUM(A1)", "-2+3", "@now", "=HYPERLINK(\"http://evil\")"]
+            data = "\n".join([lines[0]] + [rng.choice(cells) + ";" + line for line in lines[1:]]).encode()
+        elif op == "huge_field":
+            data = (lines[0] + "\n" + "A" * rng.choice([10_000, 2_000_000]) + ";" + "\n".join(lines[1:])).encode()
+        elif op == "empty":
+            data = rng.choice([b"", b"\n\n\n", b"\xef\xbb\xbf", b";;;\n;;;", b" "])
+        elif op == "garbage":
+            data = rng.randbytes(rng.randint(1, 5000))
+        elif op == "quotes":
+            data = text.replace(";", ';"', rng.randint(1, 5)).encode()
+        else:
+            data = {"truncate": _truncate, "splice": _splice}[op](base, rng)
+        yield f"csv#{i}:{op}", name, data
