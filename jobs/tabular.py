@@ -120,14 +120,19 @@ def birth_year(value: str | None) -> str | None:
     return None
 
 
-def read_tabular(data: bytes, contract: SourceContract, entity: Entity, facilitateur: str | None,
-                 key: bytes) -> TabularResult:
+def raw_rows(data: bytes) -> tuple[list[list[str | None]], str, str | None]:
+    """(non-empty rows as text, encoding, delimiter) of a CSV or XLSX file, header line included."""
     if data[:4] == b"PK\x03\x04":
         rows, encoding, delimiter = _xlsx_rows(data), "xlsx", None
     else:
         text, encoding = decode(data)
         rows, delimiter = _csv_rows(text)
-    rows = [r for r in rows if any(v is not None for v in r)]
+    return [r for r in rows if any(v is not None for v in r)], encoding, delimiter
+
+
+def read_tabular(data: bytes, contract: SourceContract, entity: Entity, facilitateur: str | None,
+                 key: bytes) -> TabularResult:
+    rows, encoding, delimiter = raw_rows(data)
     if not rows:
         raise TabularFileError("empty file: no header line")
     headers = [h or "" for h in rows[0]]
