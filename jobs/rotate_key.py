@@ -58,6 +58,15 @@ def new_local_key(settings: Settings) -> None:
     os.replace(tmp, path)
 
 
+def _forget_deleted_tables(settings: Settings) -> None:
+    """Drop Spark's and Delta's cached snapshots: they would still see the deleted tables."""
+    from jobs.spark import get_spark
+
+    spark = get_spark(settings)
+    spark.catalog.clearCache()
+    spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
+
+
 def rotate(run_id: str, settings: Settings | None = None) -> dict:
     """Delete what the old key made, reload from raw with the current key, rebuild everything after."""
     from jobs import pipeline
@@ -66,6 +75,7 @@ def rotate(run_id: str, settings: Settings | None = None) -> dict:
     settings.pseudonymization_key_bytes()  # fails now, before deleting anything, when no key is configured
     store = ObjectStore(settings)
     deleted = {name: store.delete_prefix(settings.table_uri(name)) for name in tables_to_delete(settings, store)}
+    _forget_deleted_tables(settings)
     stages = [pipeline.bronze_source(source, run_id, settings) for source in person_level_tables()]
     stages += [fn(run_id, settings) for fn in pipeline.STAGES.values()]
     report = pipeline.write_run_report(run_id, stages, settings)
