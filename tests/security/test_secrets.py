@@ -14,11 +14,11 @@ from jobs.settings import PROJECT_ROOT, Settings
 # Made-up credentials of each kind, split so that this file itself holds none.
 PLANTED = {
     "aws_access_key_id": "aws_id = " + "AKIA" + "QX7RZ2MPLW4KJ5VB",
-    "aws_secret_access_key": "AWS_SECRET=" + "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "3kTq9ZpL2m",
+    "aws_secret_access_key": "AWS_SECRET" + "=" + "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "3kTq9ZpL2m",
     "private_key": "-----BEGIN " + "RSA PRIVATE KEY-----",
     "password_in_url": "db = 'postgresql://airflow:" + "Hq7s9Lk2pWz" + "@db.internal:5432/airflow'",
     "secret_assignment": 'fernet_key = "' + "Zm9vYmFyYmF6cXV4" + 'Lx3"',
-    "github_token": "token " + "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+    "github_token": "token " + "ghp_" + "a1B2c3D4e5F6g7H8i9" + "J0k1L2m3N4o5P6q7R8",
     "high_entropy_token": "X-Api: " + "Q2hhbmdlZDpQ" + "aXJhdGU5ODc2NTQzMjFBYmNEZWY=",
 }
 HARMLESS = [
