@@ -59,9 +59,11 @@ def parse_entity_files(files: DataFrame, contract: SourceContract, entity: Entit
                              if r["extra_fields"] else None}
                             for i, r in enumerate(result.rows)]
                 except TabularFileError as exc:
+                    head = bytes(f.content[:300]).decode("utf-8", "replace")
+                    if entity.person_level:  # the header line only: the next lines are about persons
+                        head = head.splitlines()[0] if head else head
                     rows = [{"source_file": f.source_file, "source_sha256": f.source_sha256,
-                             "facilitateur": facilitateur, "file_error": str(exc),
-                             "raw_head": bytes(f.content[:300]).decode("utf-8", "replace")}]
+                             "facilitateur": facilitateur, "file_error": str(exc), "raw_head": head}]
                 # object dtype throughout: a column absent from every row must stay "strings", not NaN floats
                 yield pd.DataFrame(rows, columns=names, dtype=object).astype({"record_index": "Int32"})
 

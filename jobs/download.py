@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlparse
 import requests
 import yaml
 
-from jobs.landing import safe_name
+from jobs.landing import name_problem, safe_name
 
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
@@ -48,10 +48,12 @@ def load_specs(path: str | None) -> list[DownloadSpec]:
 
 def target_name(spec: DownloadSpec) -> str:
     raw = spec.name or unquote(Path(urlparse(spec.url).path).name)
-    name = safe_name(raw)
-    if not name:
-        raise DownloadError(f"refused download name {raw!r} from {spec.url}: unsafe or empty file name")
-    return name
+    problem = name_problem(raw)
+    if problem:
+        raise DownloadError(f"refused download name {raw!r} from {spec.url}: {problem}")
+    if name_problem(spec.source):
+        raise DownloadError(f"refused source folder {spec.source!r}: {name_problem(spec.source)}")
+    return safe_name(raw)
 
 
 def download(spec: DownloadSpec, inbox: Path, *, attempts: int = 4, backoff: float = 1.0,

@@ -18,7 +18,8 @@ from pathlib import Path
 from jobs.settings import Settings
 from jobs.storage import ObjectStore
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$")
+MAX_NAME = 200
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
 IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", "~")
 
 
@@ -46,16 +47,40 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def safe_name(name: str) -> str | None:
-    """The name under which a file may be landed, or None if it must be refused.
+def name_problem(name: str) -> str | None:
+    """Why a file name may not be landed (None when it may).
 
-    Accents are folded to ASCII and spaces become underscores; anything that could climb out of the
-    zone or hide (``..``, ``/``, control characters, leading dot) is refused.
+    Refused: anything that could climb out of the zone or hide (``..``, ``/``, ``\\``, control and invisible
+    characters such as a right-to-left override, a leading dot or dash), letters of other scripts that
+    look like Latin ones (a Cyrillic ``е`` in ``rapport.csv``) and names too long for the object key.
     """
-    if any(ord(c) < 32 or ord(c) == 127 for c in name) or "/" in name or "\\" in name or ".." in name:
-        return None
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().replace(" ", "_")
-    return folded if _SAFE_NAME.match(folded) else None
+    if not name:
+        return "empty file name"
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        return "control or invisible characters in the file name"
+    if any(x in candidate for candidate in (name, unicodedata.normalize("NFKC", name)) for x in ("/", "\\", "..")):
+        return "path elements in the file name"
+    if name[0] in ".-":
+        return "file name starting with a dot or a dash"
+    for c in unicodedata.normalize("NFKD", name):
+        if ord(c) > 127 and unicodedata.category(c).startswith("L") and "LATIN" not in unicodedata.name(c, ""):
+            return f"letter of a non-Latin script in the file name ({unicodedata.name(c, hex(ord(c)))})"
+    folded = _fold(name)
+    if len(folded) > MAX_NAME:
+        return f"file name longer than {MAX_NAME} characters"
+    if not _SAFE_NAME.match(folded):
+        return "unsupported characters in the file name (letters, digits, . _ - and spaces only)"
+    return None
+
+
+def _fold(name: str) -> str:
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().replace(" ", "_")
+
+
+def safe_name(name: str) -> str | None:
+    """The name under which a file may be landed (accents folded to ASCII, spaces to underscores), or
+    None if it must be refused (see ``name_problem``)."""
+    return None if name_problem(name) else _fold(name)
 
 
 def manifest_uri(settings: Settings, source: str, sha256: str) -> str:
@@ -78,10 +103,10 @@ def land_inbox(settings: Settings, source: str, landing_id: str, now: datetime) 
     for path in sorted(inbox.iterdir()):
         if path.name.endswith(IGNORED_SUFFIXES) or path.name.startswith("."):
             continue  # partial downloads and hidden files are not ready to land
-        name = safe_name(path.name)
-        if path.is_symlink() or not path.is_file() or name is None:
+        name, problem = safe_name(path.name), name_problem(path.name)
+        if path.is_symlink() or not path.is_file() or problem:
             reason = "symbolic link" if path.is_symlink() else "not a regular file" if not path.is_file() \
-                else "unsafe file name (control characters, path elements or unsupported characters)"
+                else f"unsafe file name: {problem}"
             result.refused.append({"name": path.name, "reason": reason})
             continue
         sha = sha256_of(path)

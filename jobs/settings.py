@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# Used only for a lake on the local disk (demo, tests): real deployments set OBS_PSEUDONYMIZATION_KEY.
-LOCAL_ONLY_PSEUDONYMIZATION_KEY = b"local-demo-key--not-for-real-data"
+# A lake on the local disk without a configured key gets a random one, made once and kept with the lake
+# (not in the repository: a published key would let anyone recompute pseudonyms from enumerable ids).
+LOCAL_KEY_FILE = "_local/pseudonymization.key"
 
 
 def _env(name: str, default: str) -> str:
@@ -95,12 +96,23 @@ class Settings:
 
     def pseudonymization_key_bytes(self) -> bytes:
         """The HMAC key for person ids. A lake on object storage must have a configured key; a local
-        lake falls back to a fixed key that is only fit for local demos and tests."""
+        lake without one gets a random key, created on first use in ``<lake>/_local/`` (owner-only)."""
         if self.pseudonymization_key:
             return self.pseudonymization_key.encode()
         if self.on_s3:
             raise RuntimeError("OBS_PSEUDONYMIZATION_KEY must be set when the lake is on object storage")
-        return LOCAL_ONLY_PSEUDONYMIZATION_KEY
+        path = self.lake_path / LOCAL_KEY_FILE
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_hex(32))
+            except FileExistsError:
+                pass  # another task made it first: use theirs
+        return path.read_text().strip().encode()
 
     @property
     def inbox_path(self) -> Path:

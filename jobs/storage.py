@@ -115,6 +115,20 @@ class ObjectStore:
             return []
         return sorted(str(p) for p in root.rglob("*") if p.is_file() and not p.name.startswith(".tmp-"))
 
+    def delete_prefix(self, prefix_uri: str) -> int:
+        """Delete every object under a prefix (a whole table with all its versions); returns how many."""
+        uris = self.list(prefix_uri)
+        if self.is_s3(prefix_uri):
+            bucket, _ = split_s3(prefix_uri)
+            for i in range(0, len(uris), 1000):
+                keys = [{"Key": split_s3(u)[1]} for u in uris[i:i + 1000]]
+                self.s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        elif Path(prefix_uri).is_dir():
+            import shutil
+
+            shutil.rmtree(prefix_uri)
+        return len(uris)
+
     def ensure_bucket(self) -> None:
         """Create the lake's bucket if missing (local lakes need nothing)."""
         if not self.is_s3(self.settings.lake_uri):

@@ -18,6 +18,8 @@ from schemas.sources import Entity, SourceContract
 
 DELIMITERS = (";", ",", "\t", "|")
 MAX_FIELD = 1_000_000
+MAX_XLSX_INFLATED = 64 << 20  # real workbooks of the sources inflate to a few MiB
+MAX_COLUMNS = 1_000
 
 
 class TabularFileError(ValueError):
@@ -67,15 +69,32 @@ def _cell(value: object) -> str | None:
 
 
 def _xlsx_rows(data: bytes) -> list[list[str | None]]:
+    """Rows of the first sheet. The archive's inflated size is bounded first (a zip bomb is refused
+    before anything is inflated), and any failure of the parser on a broken workbook refuses the file."""
     from openpyxl import load_workbook
 
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise TabularFileError(f"unreadable XLSX workbook: {exc}") from exc
-    sheet = book.worksheets[0]
-    rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    book.close()
+    if inflated > MAX_XLSX_INFLATED:
+        raise TabularFileError(f"XLSX workbook inflates to {inflated >> 20} MiB (limit {MAX_XLSX_INFLATED >> 20} "
+                               "MiB): refused as a possible zip bomb")
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        if not book.worksheets:
+            raise TabularFileError("XLSX workbook without any worksheet")
+        rows = []
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            if len(row) > MAX_COLUMNS:
+                raise TabularFileError(f"XLSX row {len(rows) + 1} spans {len(row)} columns (limit {MAX_COLUMNS})")
+            rows.append([_cell(v) for v in row])
+        book.close()
+    except TabularFileError:
+        raise
+    except Exception as exc:  # openpyxl on a hostile workbook: ParseError, ValueError, KeyError, zlib errors...
+        raise TabularFileError(f"unreadable XLSX workbook: {type(exc).__name__}: {str(exc)[:200]}") from exc
     return rows
 
 
@@ -101,14 +120,19 @@ def birth_year(value: str | None) -> str | None:
     return None
 
 
-def read_tabular(data: bytes, contract: SourceContract, entity: Entity, facilitateur: str | None,
-                 key: bytes) -> TabularResult:
+def raw_rows(data: bytes) -> tuple[list[list[str | None]], str, str | None]:
+    """(non-empty rows as text, encoding, delimiter) of a CSV or XLSX file, header line included."""
     if data[:4] == b"PK\x03\x04":
         rows, encoding, delimiter = _xlsx_rows(data), "xlsx", None
     else:
         text, encoding = decode(data)
         rows, delimiter = _csv_rows(text)
-    rows = [r for r in rows if any(v is not None for v in r)]
+    return [r for r in rows if any(v is not None for v in r)], encoding, delimiter
+
+
+def read_tabular(data: bytes, contract: SourceContract, entity: Entity, facilitateur: str | None,
+                 key: bytes) -> TabularResult:
+    rows, encoding, delimiter = raw_rows(data)
     if not rows:
         raise TabularFileError("empty file: no header line")
     headers = [h or "" for h in rows[0]]

@@ -14,6 +14,7 @@ from typing import Any
 from schemas import referential as ref
 from schemas.rules import RULES
 
+MAX_NUMBER = 10**300  # larger integers are not amounts (and float() of them overflows)
 MISSING_MARKERS = {"", "nc", "nan", "null", "none", "n/a"}
 _DATE_RE = re.compile(r"^\s*(\d{1,4})-(\d{1,2})-(\d{1,2})(?:[T ].*|[+-]\d{2}:\d{2}Z?|Z)?\s*$")
 _CPV_RE = re.compile(r"^(\d{8})(?:-\d)?$")
@@ -36,7 +37,12 @@ def text(value: Any) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    out = str(value).strip()
+    try:
+        out.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\\ud800" in the JSON): not storable as UTF-8 text
+        out = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in out)
+    return out
 
 
 def identifier(value: Any) -> str | None:
@@ -60,9 +66,17 @@ def parse_date(value: Any) -> str | None:
         return None
 
 
+def _show(value: Any, limit: int = 120) -> str:
+    """repr of a published value for a message, cut: a hostile file may carry megabytes in one field."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else f"{shown[:limit]}… ({len(shown)} characters)"
+
+
 def parse_number(value: Any) -> float | None:
     if isinstance(value, bool) or is_missing(value):
         return None
+    if isinstance(value, int) and abs(value) > MAX_NUMBER:
+        return None  # float() of a huge JSON integer raises OverflowError
     if isinstance(value, int | float):
         return float(value) if math.isfinite(value) else None
     t = str(value).strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
@@ -74,8 +88,11 @@ def parse_number(value: Any) -> float | None:
 
 
 def parse_months(value: Any) -> int | None:
+    """Whole months; None when not a number or beyond a 32-bit integer (the silver column's type)."""
     number = parse_number(value)
-    return math.ceil(number) if number is not None else None
+    if number is None or abs(number) >= 2**31 - 1:
+        return None
+    return math.ceil(number)
 
 
 def unflatten(record: dict[str, Any]) -> dict[str, Any]:
@@ -116,7 +133,7 @@ def normalize_titulaires(value: Any) -> tuple[list[dict[str, str | None]], list[
     type_list = ref.code_list("typeIdentifiant")
     for item in _flatten_items(value, "titulaire"):
         if not isinstance(item, dict):
-            issues.append(_issue("decp.titulaires_shape", f"unexpected item {str(item)[:60]!r}"))
+            issues.append(_issue("decp.titulaires_shape", f"unexpected item {_show(item, 60)}"))
             continue
         tid = identifier(item.get("id"))
         if not tid and not item.get("denominationSociale"):
@@ -210,11 +227,11 @@ def normalize_marche(record: Any, decp_format: str) -> dict[str, Any]:
     raw_nature = text(rec.get("nature"))
     nature = ref.code_list("nature").canonical(raw_nature)
     if raw_nature and nature is None:
-        issues.append(_issue("decp.nature_known", repr(raw_nature)))
+        issues.append(_issue("decp.nature_known", _show(raw_nature)))
     raw_procedure = text(rec.get("procedure"))
     procedure = ref.code_list("procedure").canonical(raw_procedure)
     if raw_procedure and procedure is None:
-        issues.append(_issue("decp.procedure_known", repr(raw_procedure)))
+        issues.append(_issue("decp.procedure_known", _show(raw_procedure)))
 
     techniques, _ = normalize_considerations(rec.get("techniques"), "nature", "technique")
     is_accord_cadre = nature == "Accord-cadre" or "Accord-cadre" in (techniques or [])
@@ -222,7 +239,7 @@ def normalize_marche(record: Any, decp_format: str) -> dict[str, Any]:
     raw_cpv = text(rec.get("codeCPV"))
     cpv_match = _CPV_RE.match(raw_cpv or "")
     if raw_cpv and not cpv_match:
-        issues.append(_issue("decp.cpv_format", repr(raw_cpv)))
+        issues.append(_issue("decp.cpv_format", _show(raw_cpv)))
 
     lieu_code = text(lieu.get("code"))
     raw_type_code = text(lieu.get("typeCode"))
@@ -259,18 +276,18 @@ def normalize_marche(record: Any, decp_format: str) -> dict[str, Any]:
             rec.get("considerationsSociales"), "considerationSociale", "considerationSociale"
         )
     if unknown_cs:
-        issues.append(_issue("decp.considerations_known", ", ".join(repr(v) for v in unknown_cs)))
+        issues.append(_issue("decp.considerations_known", ", ".join(_show(v) for v in unknown_cs)))
     environment, _ = normalize_considerations(
         rec.get("considerationsEnvironnementales"), "considerationEnvironnementale", "considerationEnvironnementale"
     )
 
     for key, label in (("dateNotification", "date_notification"), ("datePublicationDonnees", "date_publication")):
         if not is_missing(rec.get(key)) and parse_date(rec.get(key)) is None:
-            issues.append(_issue(f"decp.{label}_valid", f"{rec.get(key)!r} is not a date"))
+            issues.append(_issue(f"decp.{label}_valid", f"{_show(rec.get(key))} is not a date"))
     for key, rule_id, parser in (("montant", "decp.montant_plausible", parse_number),
                                  ("dureeMois", "decp.duree_mois_valid", parse_months)):
         if rec.get(key) is not None and parser(rec.get(key)) is None:
-            issues.append(_issue(rule_id, f"{rec.get(key)!r} is not a number"))
+            issues.append(_issue(rule_id, f"{_show(rec.get(key))} is not a number"))
 
     return {
         "uid": (acheteur_id or "") + (contract_id or "") if acheteur_id and contract_id else None,

@@ -38,6 +38,17 @@ def _kind_2019(item: Any) -> str:
     return KIND_MARCHE
 
 
+def _dump(item: Any) -> str:
+    """The record re-serialised; lone surrogates (``"\\ud800"`` in the file) stay escaped, as published,
+    so the text can be stored as UTF-8 (Arrow and Delta refuse unpaired surrogates)."""
+    text = json.dumps(item, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(item, ensure_ascii=True)
+    return text
+
+
 def _as_list(value: Any) -> list:
     if value is None:
         return []
@@ -61,7 +72,7 @@ def iter_records(doc: Any) -> Iterator[RawRecord]:
     index = 0
     if isinstance(container, list):
         for item in container:
-            yield RawRecord("2019", _kind_2019(item), index, json.dumps(item, ensure_ascii=False))
+            yield RawRecord("2019", _kind_2019(item), index, _dump(item))
             index += 1
     elif isinstance(container, dict):
         unknown = sorted(set(container) - {KIND_MARCHE, KIND_CONCESSION})
@@ -70,7 +81,7 @@ def iter_records(doc: Any) -> Iterator[RawRecord]:
         for kind in (KIND_MARCHE, KIND_CONCESSION):
             for item in _as_list(container.get(kind)):
                 record_kind = kind if isinstance(item, dict) else KIND_UNKNOWN
-                yield RawRecord("2022", record_kind, index, json.dumps(item, ensure_ascii=False))
+                yield RawRecord("2022", record_kind, index, _dump(item))
                 index += 1
     else:
         raise DecpDocumentError(f"'marches' is a {type(container).__name__}, expected a list or an object")
@@ -84,10 +95,11 @@ def parse_document(data: bytes) -> list[RawRecord]:
         from jobs.decp.xml_records import DecpXmlError, parse_xml
 
         try:
-            return [RawRecord(fmt, kind, i, json.dumps(rec, ensure_ascii=False))
-                    for i, (fmt, kind, rec) in enumerate(parse_xml(data))]
+            return [RawRecord(fmt, kind, i, _dump(rec)) for i, (fmt, kind, rec) in enumerate(parse_xml(data))]
         except DecpXmlError as exc:
             raise DecpDocumentError(str(exc)) from exc
+        except RecursionError as exc:
+            raise DecpDocumentError("XML nested too deeply") from exc
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -98,4 +110,9 @@ def parse_document(data: bytes) -> list[RawRecord]:
         raise DecpDocumentError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
     except RecursionError as exc:
         raise DecpDocumentError("JSON nested too deeply") from exc
-    return list(iter_records(doc))
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits (Python's int-from-string limit)
+        raise DecpDocumentError(f"unreadable JSON value: {str(exc)[:200]}") from exc
+    try:
+        return list(iter_records(doc))
+    except RecursionError as exc:
+        raise DecpDocumentError("JSON nested too deeply") from exc

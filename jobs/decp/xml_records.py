@@ -24,6 +24,7 @@ LIST_WRAPPERS = {
 # Elements only the 2022 schema has: their presence tells a 2022 record from a 2019 one.
 MARKERS_2022 = {"considerationsSociales", "considerationsEnvironnementales", "techniques", "modalitesExecution",
                 "typesPrix", "ccag", "offresRecues"}
+MAX_DEPTH = 100  # element_to_value recurses; real DECP documents are a handful of levels deep
 _CONTROL_CHARS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -57,6 +58,16 @@ def element_to_value(el: Element) -> Any:
     return out
 
 
+def max_depth(root: Element) -> int:
+    """Depth of the tree, computed without recursion (a hostile file may nest 100,000 levels)."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        el, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((c, depth + 1) for c in el)
+    return deepest
+
+
 def record_format(record: dict[str, Any]) -> str:
     return "2022" if MARKERS_2022 & set(record) else "2019"
 
@@ -71,6 +82,8 @@ def parse_xml(data: bytes) -> list[tuple[str, str, Any]]:
                            "are not accepted)") from exc
     except ParseError as exc:
         raise DecpXmlError(f"invalid XML: {exc}") from exc
+    except (LookupError, ValueError) as exc:  # an unknown or multi-byte encoding declared in the prolog
+        raise DecpXmlError(f"unsupported XML encoding: {exc}") from exc
     tag = _local(root.tag)
     if tag in KIND_TAGS:
         elements = [root]
@@ -78,6 +91,8 @@ def parse_xml(data: bytes) -> list[tuple[str, str, Any]]:
         elements = list(root)
     else:
         raise DecpXmlError(f"root element <{tag}> is neither <marches>, <marche> nor <contrat-concession>")
+    if max_depth(root) > MAX_DEPTH:
+        raise DecpXmlError(f"XML nested more than {MAX_DEPTH} levels deep (a DECP record has fewer than 10)")
     out = []
     for el in elements:
         kind = _local(el.tag)
