@@ -27,10 +27,13 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from jobs import pipeline
 from jobs.alerts import on_failure
+from jobs.settings import Settings
 
 DEFAULT_ARGS = {"owner": "observatoire", "retries": 2, "retry_delay": timedelta(minutes=1),
                 "retry_exponential_backoff": True, "on_failure_callback": on_failure}
 START = datetime(2018, 10, 1)  # DECP open data starts in October 2018
+_END = Settings.from_env().schedule_end  # OBS_SCHEDULE_END: freezes the schedule (tests of backfills)
+END = datetime.fromisoformat(_END) if _END else None
 MONTHLY = CronDataIntervalTimetable("0 0 1 * *", timezone="UTC")
 POOL_BRONZE, POOL_SILVER, POOL_GOLD = "lake_bronze", "lake_silver", "lake_gold"
 BRONZE = {s: Asset(name=f"bronze_{s}", uri=f"lake://observatoire/bronze/{s}", group="bronze")
@@ -73,6 +76,7 @@ with DAG(
     dag_id="observatoire_monthly",
     schedule=MONTHLY,
     start_date=START,
+    end_date=END,
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,

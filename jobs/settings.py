@@ -65,6 +65,7 @@ class Settings:
     default_freshness_max_days: int = 45
     max_quarantine_rate: float = 0.2
     vacuum_retention_hours: int = 168
+    schedule_end: str = ""  # YYYY-MM-DD: no scheduled monthly run after it (backfills still run before it)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -102,6 +103,7 @@ class Settings:
             default_freshness_max_days=int(_env("OBS_FRESHNESS_DEFAULT_MAX_DAYS", "45")),
             max_quarantine_rate=float(_env("OBS_MAX_QUARANTINE_RATE", "0.2")),
             vacuum_retention_hours=int(_env("OBS_VACUUM_RETENTION_HOURS", "168")),
+            schedule_end=_env("OBS_SCHEDULE_END", ""),
         )
 
     @property

@@ -1,0 +1,90 @@
+"""Backfill both ways: Airflow's own backfill (one run per month, chained to transform and publish by
+assets, through a real scheduler) and the bulk mode (one Spark job over the range) give the same gold."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import time
+from datetime import date
+
+import pytest
+
+from generator.core import generate_all, to_monthly_folders
+from jobs import pipeline
+from tests.integration.test_incremental_gold import GOLD
+from tests.ops.airflow_stack import AirflowStack, airflow
+
+pytestmark = [pytest.mark.airflow, pytest.mark.spark]
+CHAIN = ("observatoire_monthly", "observatoire_transform", "observatoire_publish")
+
+
+def gold_rows(spark, settings) -> dict[str, list[str]]:
+    return {name: sorted(map(repr, spark.read.format("delta").load(settings.table_uri(name)).collect()))
+            for name in GOLD}
+
+
+def _done(stack: AirflowStack) -> bool:
+    runs = stack.query("SELECT dag_id, run_type, state FROM dag_run")
+    failed = [r for r in runs if r[2] == "failed"]
+    assert not failed, f"failed runs: {failed}; logs in {stack.home}/logs"
+    monthly_ok = sum(1 for d, t, s in runs if d == CHAIN[0] and t == "backfill" and s == "success")
+    active = [r for r in runs if r[2] in ("queued", "running")]
+    pending_assets = stack.query("SELECT count(*) FROM asset_dag_run_queue")[0][0]
+    publish_ok = any(d == CHAIN[2] and s == "success" for d, _, s in runs)
+    return monthly_ok == 12 and not active and pending_assets == 0 and publish_ok
+
+
+def test_airflow_backfill_equals_bulk(tmp_path, local_settings_factory):
+    generated = tmp_path / "generated"
+    generate_all(generated, 48, date(2024, 1, 1), date(2024, 12, 1), seed=11, xml_every=0,
+                 facilitator_period="month")
+    assert to_monthly_folders(generated) > 12
+    bulk, backfilled = local_settings_factory(tmp_path / "bulk"), local_settings_factory(tmp_path / "airflow")
+    for settings in (bulk, backfilled):
+        shutil.copytree(generated, settings.inbox_path)
+
+    started = time.monotonic()
+    pipeline.run_all("bulk", bulk, since="2024-01", until="2024-12")
+    bulk_seconds = time.monotonic() - started
+
+    stack = AirflowStack(tmp_path / "airflow_home", OBS_LAKE_URI=backfilled.lake_uri,
+                         OBS_INBOX_DIR=backfilled.inbox_dir, OBS_OUTPUT_DIR=backfilled.output_dir,
+                         OBS_SCHEDULE_END="2024-12-31").start()
+    try:
+        stack.wait_for(lambda: stack.query("SELECT count(*) FROM dag WHERE dag_id IN (?, ?, ?)", *CHAIN)[0][0] == 3,
+                       timeout=300, what="the DAGs to be parsed")
+        for dag_id in CHAIN:
+            airflow(stack.env, "dags", "unpause", dag_id)
+        started = time.monotonic()
+        airflow(stack.env, "backfill", "create", "--dag-id", CHAIN[0], "--from-date", "2024-01-01",
+                "--to-date", "2024-12-01", "--max-active-runs", "1")
+        stack.wait_for(lambda: _done(stack) and (time.sleep(10) or _done(stack)), timeout=3600, every=15,
+                       what="the backfill and the runs it triggered")
+        backfill_seconds = time.monotonic() - started
+        runs = stack.query("SELECT dag_id, run_type, logical_date, start_date, end_date FROM dag_run "
+                           "ORDER BY start_date")
+    finally:
+        stack.stop()
+
+    monthly = [r for r in runs if r[0] == CHAIN[0]]
+    assert [r[2][:7] for r in monthly] == [f"2024-{m:02d}" for m in range(1, 13)]  # in month order
+    for previous, current in itertools.pairwise(monthly):
+        assert previous[4] <= current[3], "max_active_runs=1: a month starts after the previous one ended"
+    transform = [r for r in runs if r[0] == CHAIN[1]]
+    assert transform and all(r[1] == "asset_triggered" for r in transform)
+    assert transform[-1][3] >= monthly[-1][4], "the last transform ran on the last month's bronze"
+
+    from jobs.spark import get_spark
+
+    spark = get_spark(bulk)
+    got, expected = gold_rows(spark, backfilled), gold_rows(spark, bulk)
+    for name in ("gold/marches_par_mois_departement", "gold/heures_insertion", "gold/beneficiaires"):
+        assert expected[name], name
+    for name in GOLD:
+        assert got[name] == expected[name], name
+    figures = {"bulk_seconds": round(bulk_seconds), "airflow_backfill_seconds": round(backfill_seconds),
+               "transform_runs": len(transform), "monthly_runs": len(monthly)}
+    print(json.dumps(figures))
+    (tmp_path.parent / "backfill_figures.json").write_text(json.dumps(figures))
