@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG, Asset, TaskGroup, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from jobs import pipeline
+from jobs import maintenance, monitoring, pipeline
 from jobs.alerts import on_failure
 from jobs.settings import Settings
 
@@ -167,3 +167,71 @@ for name in pipeline.SOURCES:
 
         downloaded, landed_one = landing(name)
         run_report(downloaded, landed_one, bronze_one(landed_one))
+
+
+with DAG(
+    dag_id="observatoire_monitoring",
+    schedule="0 6 * * *",
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["monitoring", "ops"],
+    doc_md="""
+### Monitoring (daily)
+`check_freshness` fails when a source's last landed file is older than its threshold
+(`OBS_FRESHNESS_MAX_DAYS="decp=40,sirene=100"`, default `OBS_FRESHNESS_DEFAULT_MAX_DAYS`=45);
+`check_quarantine` fails when a table's quarantine rate in its latest run exceeds `OBS_MAX_QUARANTINE_RATE`
+(0.2). Checks are not retried: a breach is a fact, not a glitch. `table_stats` reads the Delta details
+(versions, files, sizes) and `ops_page` writes `<output>/dashboards/ops.html` whatever the checks say.
+""",
+):
+    @task(retries=0)
+    def check_freshness() -> dict:
+        return monitoring.run_check("freshness")
+
+    @task(retries=0)
+    def check_quarantine() -> dict:
+        return monitoring.run_check("quarantine")
+
+    @task
+    def table_stats() -> str:
+        return str(monitoring.run_table_stats())
+
+    @task(trigger_rule="all_done")
+    def ops_page(_stats: str) -> str:
+        return str(monitoring.run_ops_page())
+
+    ops_page(table_stats())
+    check_freshness()
+    check_quarantine()
+
+
+with DAG(
+    dag_id="observatoire_maintenance",
+    schedule="0 3 * * 0",
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["maintenance", "ops"],
+    doc_md="""
+### Delta maintenance (weekly, Sunday 03:00 UTC)
+Per table family, in the family's pool (one writer at a time): `OPTIMIZE` (compaction) then `VACUUM` with
+`OBS_VACUUM_RETENTION_HOURS` (168 h: time travel stays possible for a week); then `check_checkpoints` fails
+when a table's log has gone more than `delta.checkpointInterval` commits without a checkpoint.
+""",
+):
+    families = []
+    for family, pool in (("bronze", POOL_BRONZE), ("silver", POOL_SILVER), ("gold", POOL_GOLD)):
+        @task(task_id=f"maintain_{family}", pool=pool)
+        def maintain(family: str = family) -> list[dict]:
+            return maintenance.run_family(family)
+
+        families.append(maintain())
+
+    @task
+    def check_checkpoints(*_done) -> int:
+        return len(maintenance.run_checkpoint_check())
+
+    check_checkpoints(*families)
