@@ -52,12 +52,12 @@ def main() -> None:
         samples = (PROJECT_ROOT / "samples" / "decp").rglob("*")
         for sample in sorted(p for p in samples if p.suffix in (".json", ".xml")):
             shutil.copyfile(sample, inbox / "decp" / sample.name)
-    if args.monthly:
-        to_monthly_folders(inbox)
     figures = asdict(summary)
     figures["files"] = len(summary.files)
     figures["bytes"] = sum(Path(f).stat().st_size for f in summary.files)
     figures["seconds"] = round(time.perf_counter() - started, 1)
+    if args.monthly:
+        figures["moved_to_month_folders"] = to_monthly_folders(inbox)
     figures["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(figures, indent=1))
 
