@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from datetime import date
 
 import pytest
 
 from generator.core import generate_all, to_monthly_folders
-from jobs import pipeline
 from tests.integration.test_incremental_gold import GOLD
 from tests.ops.airflow_stack import AirflowStack, airflow
 
 pytestmark = [pytest.mark.airflow, pytest.mark.spark]
 CHAIN = ("observatoire_monthly", "observatoire_transform", "observatoire_publish")
+# 12 months as the issue asks; OBS_TEST_BACKFILL_MONTHS=3 for a quicker check of the mechanism.
+MONTHS = int(os.environ.get("OBS_TEST_BACKFILL_MONTHS", "12"))
+LAST = f"2024-{MONTHS:02d}"
 
 
 def gold_rows(spark, settings) -> dict[str, list[str]]:
@@ -33,25 +38,29 @@ def _done(stack: AirflowStack) -> bool:
     active = [r for r in runs if r[2] in ("queued", "running")]
     pending_assets = stack.query("SELECT count(*) FROM asset_dag_run_queue")[0][0]
     publish_ok = any(d == CHAIN[2] and s == "success" for d, _, s in runs)
-    return monthly_ok == 12 and not active and pending_assets == 0 and publish_ok
+    return monthly_ok == MONTHS and not active and pending_assets == 0 and publish_ok
 
 
 def test_airflow_backfill_equals_bulk(tmp_path, local_settings_factory):
     generated = tmp_path / "generated"
-    generate_all(generated, 48, date(2024, 1, 1), date(2024, 12, 1), seed=11, xml_every=0,
+    generate_all(generated, 4 * MONTHS, date(2024, 1, 1), date(2024, MONTHS, 1), seed=11, xml_every=0,
                  facilitator_period="month")
-    assert to_monthly_folders(generated) > 12
+    assert to_monthly_folders(generated) > MONTHS
     bulk, backfilled = local_settings_factory(tmp_path / "bulk"), local_settings_factory(tmp_path / "airflow")
     for settings in (bulk, backfilled):
         shutil.copytree(generated, settings.inbox_path)
 
-    started = time.monotonic()
-    pipeline.run_all("bulk", bulk, since="2024-01", until="2024-12")
+    started = time.monotonic()  # the bulk mode's command, in its own process (its JVM ends with it)
+    env = {**os.environ, "OBS_LAKE_URI": bulk.lake_uri, "OBS_INBOX_DIR": bulk.inbox_dir,
+           "OBS_OUTPUT_DIR": bulk.output_dir}
+    proc = subprocess.run([sys.executable, "-m", "jobs.pipeline", "all", "--from", "2024-01", "--to", LAST,
+                           "--run-id", "bulk"], env=env, capture_output=True, text=True, timeout=3600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     bulk_seconds = time.monotonic() - started
 
     stack = AirflowStack(tmp_path / "airflow_home", OBS_LAKE_URI=backfilled.lake_uri,
                          OBS_INBOX_DIR=backfilled.inbox_dir, OBS_OUTPUT_DIR=backfilled.output_dir,
-                         OBS_SCHEDULE_END="2024-12-31").start()
+                         OBS_SCHEDULE_END=f"{LAST}-28").start()
     try:
         stack.wait_for(lambda: stack.query("SELECT count(*) FROM dag WHERE dag_id IN (?, ?, ?)", *CHAIN)[0][0] == 3,
                        timeout=300, what="the DAGs to be parsed")
@@ -59,7 +68,7 @@ def test_airflow_backfill_equals_bulk(tmp_path, local_settings_factory):
             airflow(stack.env, "dags", "unpause", dag_id)
         started = time.monotonic()
         airflow(stack.env, "backfill", "create", "--dag-id", CHAIN[0], "--from-date", "2024-01-01",
-                "--to-date", "2024-12-01", "--max-active-runs", "1")
+                "--to-date", f"{LAST}-01", "--max-active-runs", "1")
         stack.wait_for(lambda: _done(stack) and (time.sleep(10) or _done(stack)), timeout=3600, every=15,
                        what="the backfill and the runs it triggered")
         backfill_seconds = time.monotonic() - started
@@ -69,7 +78,7 @@ def test_airflow_backfill_equals_bulk(tmp_path, local_settings_factory):
         stack.stop()
 
     monthly = [r for r in runs if r[0] == CHAIN[0]]
-    assert [r[2][:7] for r in monthly] == [f"2024-{m:02d}" for m in range(1, 13)]  # in month order
+    assert [r[2][:7] for r in monthly] == [f"2024-{m:02d}" for m in range(1, MONTHS + 1)]  # in month order
     for previous, current in itertools.pairwise(monthly):
         assert previous[4] <= current[3], "max_active_runs=1: a month starts after the previous one ended"
     transform = [r for r in runs if r[0] == CHAIN[1]]
