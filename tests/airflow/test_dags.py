@@ -75,7 +75,7 @@ def test_full_dag_run_lands_loads_and_reports(airflow_env, tmp_path):
     env = {**airflow_env, "OBS_LAKE_URI": str(lake), "OBS_INBOX_DIR": str(inbox), "OBS_OUTPUT_DIR": str(output)}
     for dag_id in ("observatoire_monthly", "observatoire_transform", "observatoire_publish"):
         proc = subprocess.run([AIRFLOW, "dags", "test", dag_id, "2024-07-01"], env=env,
-                              capture_output=True, text=True, timeout=900)
+                              capture_output=True, text=True, timeout=1800)  # generous: shared CI machines
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         assert "state=success" in proc.stdout + proc.stderr, dag_id
 
