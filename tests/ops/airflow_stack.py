@@ -61,12 +61,18 @@ class AirflowStack:
         self.env = airflow_env(home, self.port, **extra_env)
         self.procs: list[subprocess.Popen] = []
 
-    def start(self) -> AirflowStack:
+    def setup(self) -> AirflowStack:
+        """Metadata database and pools; then the DAGs parsed once (the DAG processor alone, stopped after)."""
         airflow(self.env, "db", "migrate")
         airflow(self.env, "pools", "import", str(PROJECT_ROOT / "infra" / "airflow" / "pools.json"))
+        airflow(self.env, "dags", "reserialize")
+        return self
+
+    def start(self) -> AirflowStack:
+        """SQLite takes one writer at a time: CLI commands that write (unpause, backfill create) go before."""
         for args in (["api-server", "-H", "127.0.0.1", "-p", str(self.port), "-w", "1"], ["dag-processor"],
                      ["scheduler"]):
-            log = (self.home / f"{args[0]}.log").open("w")
+            log = (self.home / f"{args[0]}.log").open("a")
             self.procs.append(subprocess.Popen([AIRFLOW, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                                start_new_session=True))
         return self
