@@ -18,7 +18,7 @@ from generator.core import generate_all, to_monthly_folders
 from tests.integration.test_incremental_gold import GOLD
 from tests.ops.airflow_stack import AirflowStack, airflow
 
-pytestmark = [pytest.mark.airflow, pytest.mark.spark]
+pytestmark = [pytest.mark.airflow, pytest.mark.spark, pytest.mark.backfill]
 CHAIN = ("observatoire_monthly", "observatoire_transform", "observatoire_publish")
 # 12 months as the issue asks; OBS_TEST_BACKFILL_MONTHS=3 for a quicker check of the mechanism.
 MONTHS = int(os.environ.get("OBS_TEST_BACKFILL_MONTHS", "12"))
