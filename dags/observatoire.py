@@ -1,12 +1,20 @@
 """
-### Observatoire des clauses sociales — monthly load and per-source ingestion
+### Observatoire des clauses sociales — the monthly chain, chained by data
 
-* `observatoire_monthly` (1st of each month, for the month that ended): for every source, download the
-  configured URLs, land the inbox into the raw zone (manifest, idempotent) and load bronze; then rebuild
-  silver (DECP, then the other sources), resolve entities (SIRENE, structures, DECP links), gold, the
-  dashboards, and write the run report `<output>/runs/<run id>.json`.
-* `ingest_<source>` (manual): the same ingestion for one source, when a file arrives mid-month.
+* `observatoire_monthly` (1st of each month, for the month that ended; the month is `data_interval_start`):
+  for every source, download the configured URLs and land the inbox (undated files and the month folders
+  `<source>/<YYYY-MM>/` up to that month), then load bronze in one Spark session. It emits one asset per
+  source (`bronze_<source>`). This is the DAG to backfill: `airflow backfill create --dag-id
+  observatoire_monthly --from-date 2019-01-01 --to-date 2019-12-01 --max-active-runs 1`.
+* `observatoire_transform` (when all five bronze assets were updated): silver, entity resolution, gold;
+  emits the `gold` asset.
+* `observatoire_publish` (when `gold` was updated): `pipeline.publish` (dashboards and everything published).
+* `ingest_<source>` (manual): the same ingestion for one source, when a file arrives mid-month; it is
+  transformed with the next monthly load (or trigger `observatoire_transform` by hand).
 
+Every task that writes Delta tables runs in the pool of its table family (`lake_bronze`, `lake_silver`,
+`lake_gold`, one slot each: `make airflow-db` creates them), so one writer at a time touches a table.
+A failed task records an alert in `<output>/alerts/alerts.jsonl` (and mails it when SMTP is configured).
 Code lives in `jobs/`; this file only wires it.
 """
 
@@ -14,21 +22,37 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, TaskGroup, get_current_context, task
+from airflow.sdk import DAG, Asset, TaskGroup, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from jobs import pipeline
+from jobs import maintenance, monitoring, pipeline
+from jobs.alerts import on_failure
+from jobs.settings import Settings
 
 DEFAULT_ARGS = {"owner": "observatoire", "retries": 2, "retry_delay": timedelta(minutes=1),
-                "retry_exponential_backoff": True}
+                "retry_exponential_backoff": True, "on_failure_callback": on_failure}
+START = datetime(2018, 10, 1)  # DECP open data starts in October 2018
+_END = Settings.from_env().schedule_end  # OBS_SCHEDULE_END: freezes the schedule (tests of backfills)
+END = datetime.fromisoformat(_END) if _END else None
+MONTHLY = CronDataIntervalTimetable("0 0 1 * *", timezone="UTC")
+POOL_BRONZE, POOL_SILVER, POOL_GOLD = "lake_bronze", "lake_silver", "lake_gold"
+BRONZE = {s: Asset(name=f"bronze_{s}", uri=f"lake://observatoire/bronze/{s}", group="bronze")
+          for s in pipeline.SOURCES}
+GOLD = Asset(name="gold", uri="lake://observatoire/gold", group="gold")
 
 
 def _run_id() -> str:
     return get_current_context()["run_id"]
 
 
-def ingestion(source: str):
-    """download -> land -> bronze for one source; returns the three tasks' outputs."""
+def _month() -> str | None:
+    """The run's month (``YYYY-MM``), from the start of its data interval."""
+    start = get_current_context().get("data_interval_start")
+    return f"{start:%Y-%m}" if start else None
+
+
+def landing(source: str):
+    """download -> land for one source (no Spark); returns the two tasks' outputs."""
 
     @task(task_id="download")
     def download() -> dict:
@@ -36,77 +60,178 @@ def ingestion(source: str):
 
     @task(task_id="land")
     def land(_downloaded: dict) -> dict:
-        return pipeline.land_source(source, _run_id())
-
-    @task(task_id="bronze")
-    def bronze(_landed: dict) -> dict:
-        return pipeline.bronze_source(source, _run_id())
+        return pipeline.land_source(source, _run_id(), until=_month())
 
     downloaded = download()
-    landed = land(downloaded)
-    return [downloaded, landed, bronze(landed)]
+    return [downloaded, land(downloaded)]
+
+
+@task
+def run_report(*stages) -> str:
+    flat = [s for stage in stages for s in (stage if isinstance(stage, list) else [stage])]
+    return str(pipeline.write_run_report(_run_id(), flat))
 
 
 with DAG(
     dag_id="observatoire_monthly",
-    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="UTC"),
-    start_date=datetime(2018, 10, 1),
+    schedule=MONTHLY,
+    start_date=START,
+    end_date=END,
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    tags=["monthly", "ingestion", "transform", "publish"],
+    tags=["monthly", "ingestion"],
     doc_md=__doc__,
 ):
-    outputs = []
+    landed = []
     for name in pipeline.SOURCES:
         with TaskGroup(group_id=f"ingest_{name}"):
-            outputs += ingestion(name)
+            landed += landing(name)
 
-    @task
-    def silver(*_bronze: dict) -> dict:
+    @task(pool=POOL_BRONZE, outlets=list(BRONZE.values()))
+    def bronze(*_landed: dict) -> list[dict]:
+        """All sources' bronze in one Spark session (one JVM start per monthly run)."""
+        return pipeline.bronze_sources(_run_id())
+
+    run_report(*landed, bronze(*landed[1::2]))
+
+
+with DAG(
+    dag_id="observatoire_transform",
+    schedule=list(BRONZE.values()),
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["transform", "silver", "gold"],
+    doc_md=__doc__,
+):
+    @task(pool=POOL_SILVER)
+    def silver() -> dict:
         return pipeline.silver_marches(_run_id())
 
-    @task
+    @task(pool=POOL_SILVER)
     def silver_sources(_silver: dict) -> dict:
         return pipeline.silver_sources(_run_id())
 
-    @task
+    @task(pool=POOL_SILVER)
     def entity_resolution(_silver_sources: dict) -> dict:
         return pipeline.entity_resolution(_run_id())
 
-    @task
+    @task(pool=POOL_GOLD)
     def gold(_resolution: dict) -> dict:
         return pipeline.gold_marches(_run_id())
 
-    @task
+    @task(pool=POOL_GOLD, outlets=[GOLD])
     def gold_indicators(_gold: dict) -> dict:
         return pipeline.gold_indicators(_run_id())
 
-    @task
-    def publish(_gold: dict) -> dict:
-        return pipeline.publish(_run_id())
-
-    @task
-    def run_report(*stages: dict) -> str:
-        return str(pipeline.write_run_report(_run_id(), list(stages)))
-
-    s = silver(*outputs[2::3])
+    s = silver()
     ss = silver_sources(s)
     er = entity_resolution(ss)
     g = gold(er)
-    gi = gold_indicators(g)
-    run_report(*outputs, s, ss, er, g, gi, publish(gi))
+    run_report(s, ss, er, g, gold_indicators(g))
+
+
+with DAG(
+    dag_id="observatoire_publish",
+    schedule=[GOLD],
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["publish"],
+    doc_md=__doc__,
+):
+    @task
+    def publish() -> dict:
+        return pipeline.publish(_run_id())
+
+    publish()
 
 
 for name in pipeline.SOURCES:
     with DAG(
         dag_id=f"ingest_{name}",
         schedule=None,
-        start_date=datetime(2018, 10, 1),
+        start_date=START,
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
         tags=["ingestion", name],
         doc_md=__doc__,
     ):
-        ingestion(name)
+        @task(task_id="bronze", pool=POOL_BRONZE, outlets=[BRONZE[name]])
+        def bronze_one(_landed: dict, source: str = name) -> dict:
+            return pipeline.bronze_source(source, _run_id())
+
+        downloaded, landed_one = landing(name)
+        run_report(downloaded, landed_one, bronze_one(landed_one))
+
+
+with DAG(
+    dag_id="observatoire_monitoring",
+    schedule="0 6 * * *",
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["monitoring", "ops"],
+    doc_md="""
+### Monitoring (daily)
+`check_freshness` fails when a source's last landed file is older than its threshold
+(`OBS_FRESHNESS_MAX_DAYS="decp=40,sirene=100"`, default `OBS_FRESHNESS_DEFAULT_MAX_DAYS`=45);
+`check_quarantine` fails when a table's quarantine rate in its latest run exceeds `OBS_MAX_QUARANTINE_RATE`
+(0.2). Checks are not retried: a breach is a fact, not a glitch. `table_stats` reads the Delta details
+(versions, files, sizes) and `ops_page` writes `<output>/dashboards/ops.html` whatever the checks say.
+""",
+):
+    @task(retries=0)
+    def check_freshness() -> dict:
+        return monitoring.run_check("freshness")
+
+    @task(retries=0)
+    def check_quarantine() -> dict:
+        return monitoring.run_check("quarantine")
+
+    @task
+    def table_stats() -> str:
+        return str(monitoring.run_table_stats())
+
+    @task(trigger_rule="all_done")
+    def ops_page(_stats: str) -> str:
+        return str(monitoring.run_ops_page())
+
+    ops_page(table_stats())
+    check_freshness()
+    check_quarantine()
+
+
+with DAG(
+    dag_id="observatoire_maintenance",
+    schedule="0 3 * * 0",
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["maintenance", "ops"],
+    doc_md="""
+### Delta maintenance (weekly, Sunday 03:00 UTC)
+Per table family, in the family's pool (one writer at a time): `OPTIMIZE` (compaction) then `VACUUM` with
+`OBS_VACUUM_RETENTION_HOURS` (168 h: time travel stays possible for a week); then `check_checkpoints` fails
+when a table's log has gone more than `delta.checkpointInterval` commits without a checkpoint.
+""",
+):
+    families = []
+    for family, pool in (("bronze", POOL_BRONZE), ("silver", POOL_SILVER), ("gold", POOL_GOLD)):
+        @task(task_id=f"maintain_{family}", pool=pool)
+        def maintain(family: str = family) -> list[dict]:
+            return maintenance.run_family(family)
+
+        families.append(maintain())
+
+    @task
+    def check_checkpoints(*_done) -> int:
+        return len(maintenance.run_checkpoint_check())
+
+    check_checkpoints(*families)

@@ -5,6 +5,8 @@
     <inbox>/grand_paris/contrats_<owner>_YYYY.{xlsx,csv}
     <inbox>/structures/structures_inclusion_idf.csv
     <inbox>/sirene/Stock{Etablissement,UniteLegale}_extrait_idf.csv
+
+With ``--monthly``, dated files go to ``<inbox>/<source>/<YYYY-MM>/`` (monthly deliveries).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
 
-from generator.core import generate_all
+from generator.core import generate_all, to_monthly_folders
 from generator.decp import DirtRates
 from jobs.settings import PROJECT_ROOT, Settings
 
@@ -34,6 +36,9 @@ def main() -> None:
     parser.add_argument("--with-samples", action="store_true",
                         help="also copy the official DECP examples and dirty samples from samples/decp")
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
+    parser.add_argument("--monthly", action="store_true",
+                        help="monthly deliveries: one facilitators' export per month, and every dated file "
+                             "in <source>/<YYYY-MM>/ (the layout a run for month M lands from)")
     args = parser.parse_args()
     inbox = Path(args.inbox or Settings.from_env().inbox_dir)
     start = date.fromisoformat(args.start + "-01")
@@ -41,7 +46,8 @@ def main() -> None:
     end = date.fromisoformat(args.end + "-01") if args.end else (first_of_month - timedelta(days=1)).replace(day=1)
     started = time.perf_counter()
     summary = generate_all(inbox, args.contracts, start, end, seed=args.seed,
-                           decp_dirt=DirtRates.clean() if args.clean else None, progress=args.progress)
+                           decp_dirt=DirtRates.clean() if args.clean else None, progress=args.progress,
+                           facilitator_period="month" if args.monthly else "year")
     if args.with_samples:
         samples = (PROJECT_ROOT / "samples" / "decp").rglob("*")
         for sample in sorted(p for p in samples if p.suffix in (".json", ".xml")):
@@ -50,6 +56,8 @@ def main() -> None:
     figures["files"] = len(summary.files)
     figures["bytes"] = sum(Path(f).stat().st_size for f in summary.files)
     figures["seconds"] = round(time.perf_counter() - started, 1)
+    if args.monthly:
+        figures["moved_to_month_folders"] = to_monthly_folders(inbox)
     figures["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(figures, indent=1))
 

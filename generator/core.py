@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -476,3 +477,21 @@ def _write_sirene(folder: Path, world) -> list[str]:
                                   "O" if ess else "N", "A", "", ""], "utf-8", ",")
     files.close()
     return [str(etab), str(ul)]
+
+
+MONTH_TAG = re.compile(r"(?<!\d)(\d{4}-(?:0[1-9]|1[0-2]))(?!\d)")
+
+
+def to_monthly_folders(inbox: Path) -> int:
+    """Move every file whose name carries a month (``..._YYYY-MM.ext``) into ``<source>/<YYYY-MM>/``,
+    the inbox layout of monthly deliveries; undated files (registers, yearly lists) stay where they are.
+    Returns the number of files moved."""
+    moved = 0
+    for source in sorted(p for p in inbox.iterdir() if p.is_dir()):
+        for f in sorted(p for p in source.iterdir() if p.is_file()):
+            tag = MONTH_TAG.search(f.name)
+            if tag:
+                (source / tag.group(1)).mkdir(exist_ok=True)
+                f.rename(source / tag.group(1) / f.name)
+                moved += 1
+    return moved

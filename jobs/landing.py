@@ -1,5 +1,10 @@
 """Land files dropped in the inbox into the raw zone, unchanged, with a manifest.
 
+Inbox layout: ``<inbox>/<source>/<file>`` (undated: registers, manual drops) and
+``<inbox>/<source>/<YYYY-MM>/<file>`` (the deliveries of a month). A run for month M lands the undated
+files and the month folders up to M (``until``), from an optional first month (``since``): late files of
+earlier months are caught up, files of later months wait for their run.
+
 Key: ``raw/<source>/landed_date=<YYYY-MM-DD>/<sha256 prefix>_<file name>``. The manifest entry
 ``raw/_manifest/<source>/<sha256>.json`` is written last and makes landing idempotent: a file whose
 checksum is already in the manifest is skipped, whatever its name.
@@ -19,6 +24,7 @@ from jobs.settings import Settings
 from jobs.storage import ObjectStore
 
 MAX_NAME = 200
+MONTH_FOLDER = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
 IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", "~")
 
@@ -93,14 +99,28 @@ def read_manifest(settings: Settings, source: str, store: ObjectStore | None = N
     return [json.loads(store.get_bytes(u)) for u in store.list(prefix) if u.endswith(".json")]
 
 
-def land_inbox(settings: Settings, source: str, landing_id: str, now: datetime) -> LandingResult:
+def inbox_candidates(inbox: Path, since: str | None = None, until: str | None = None) -> list[tuple[Path, str | None]]:
+    """(path, month) of the inbox entries a run selects: undated entries, and the files of the month
+    folders (``YYYY-MM``) within [since, until] (``None``: unbounded)."""
+    out: list[tuple[Path, str | None]] = []
+    for path in sorted(inbox.iterdir()):
+        if path.is_dir() and not path.is_symlink() and MONTH_FOLDER.match(path.name):
+            if (since is None or path.name >= since) and (until is None or path.name <= until):
+                out += [(f, path.name) for f in sorted(path.iterdir())]
+        else:
+            out.append((path, None))
+    return out
+
+
+def land_inbox(settings: Settings, source: str, landing_id: str, now: datetime, since: str | None = None,
+               until: str | None = None) -> LandingResult:
     store = ObjectStore(settings)
     store.ensure_bucket()
     inbox = Path(settings.inbox_dir) / source
     result = LandingResult(source)
     if not inbox.is_dir():
         return result
-    for path in sorted(inbox.iterdir()):
+    for path, month in inbox_candidates(inbox, since, until):
         if path.name.endswith(IGNORED_SUFFIXES) or path.name.startswith("."):
             continue  # partial downloads and hidden files are not ready to land
         name, problem = safe_name(path.name), name_problem(path.name)
@@ -125,6 +145,7 @@ def land_inbox(settings: Settings, source: str, landing_id: str, now: datetime) 
             "size": path.stat().st_size,
             "landed_at": now.isoformat(),
             "landing_id": landing_id,
+            "period": month,
         }
         try:
             store.put_file(path, uri)

@@ -30,12 +30,15 @@ def download_source(source: str, run_id: str, settings: Settings | None = None) 
     return {"stage": "download", **report}
 
 
-def land_source(source: str, run_id: str, settings: Settings | None = None) -> dict:
+def land_source(source: str, run_id: str, settings: Settings | None = None, since: str | None = None,
+                until: str | None = None) -> dict:
+    """Land the source's inbox: undated files and the month folders in [since, until] (``YYYY-MM``)."""
     from jobs.landing import land_inbox
 
     settings = settings or Settings.from_env()
-    result = land_inbox(settings, source, run_id, _now())
-    return {"stage": "landing", "source": source, "landed": len(result.landed), "skipped": len(result.skipped),
+    result = land_inbox(settings, source, run_id, _now(), since=since, until=until)
+    return {"stage": "landing", "source": source, "since": since, "until": until,
+            "landed": len(result.landed), "skipped": len(result.skipped),
             "refused": result.refused, "files": [e["key"] for e in result.landed]}
 
 
@@ -80,6 +83,11 @@ def bronze_source(source: str, run_id: str, settings: Settings | None = None) ->
         tables = run_source(get_spark(settings), settings, source, run_id, started)
     return {"stage": f"bronze_{source}", "source": source, "tables": tables,
             "seconds": (_now() - started).total_seconds()}
+
+
+def bronze_sources(run_id: str, settings: Settings | None = None, sources: tuple[str, ...] = SOURCES) -> list[dict]:
+    """Bronze of several sources in one Spark session (the monthly DAG's one bronze task)."""
+    return [bronze_source(source, run_id, settings) for source in sources]
 
 
 def silver_marches(run_id: str, settings: Settings | None = None) -> dict:
@@ -202,11 +210,16 @@ STAGES = {"silver": silver_marches, "silver_sources": silver_sources, "resolutio
           "gold": gold_marches, "gold_indicators": gold_indicators, "publish": publish}
 
 
-def run_all(run_id: str, settings: Settings | None = None) -> Path:
-    """Every source (download, land, bronze), then silver, gold and publish; returns the run report."""
+def run_all(run_id: str, settings: Settings | None = None, since: str | None = None,
+            until: str | None = None) -> Path:
+    """Every source (download, land, bronze), then silver, gold and publish; returns the run report.
+
+    With ``since``/``until`` (``YYYY-MM``) it is the bulk backfill: the month folders of the range are
+    landed at once and go through one Spark session (same tables as one Airflow run per month)."""
     stages = []
     for source in SOURCES:
-        stages += [download_source(source, run_id, settings), land_source(source, run_id, settings),
+        stages += [download_source(source, run_id, settings),
+                   land_source(source, run_id, settings, since=since, until=until),
                    bronze_source(source, run_id, settings)]
     stages += [fn(run_id, settings) for name, fn in STAGES.items() if name != "publish"]
     write_run_report(run_id, stages, settings)  # the report's data-quality section reads this run's figures
@@ -218,10 +231,17 @@ def main() -> None:
     parser.add_argument("stage", choices=["download", "land", "bronze", *STAGES, "all"])
     parser.add_argument("--source", choices=SOURCES, default="decp", help="for download, land and bronze")
     parser.add_argument("--run-id", default=f"cli__{_now():%Y%m%dT%H%M%S}")
+    parser.add_argument("--from", dest="since", metavar="YYYY-MM", help="land and all: first month folder")
+    parser.add_argument("--to", dest="until", metavar="YYYY-MM", help="land and all: last month folder")
     args = parser.parse_args()
+    for bound in (args.since, args.until):
+        if bound and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", bound):
+            parser.error(f"months are YYYY-MM, got {bound!r}")
     per_source = {"download": download_source, "land": land_source, "bronze": bronze_source}
     if args.stage == "all":
-        print(run_all(args.run_id))
+        print(run_all(args.run_id, since=args.since, until=args.until))
+    elif args.stage == "land":
+        print(json.dumps(land_source(args.source, args.run_id, since=args.since, until=args.until), indent=2))
     elif args.stage in per_source:
         print(json.dumps(per_source[args.stage](args.source, args.run_id), indent=2, default=str))
     else:

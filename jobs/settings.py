@@ -29,6 +29,12 @@ def _abs(path: str) -> str:
     return str(p if p.is_absolute() else PROJECT_ROOT / p)
 
 
+def _per_source(text: str) -> dict[str, int]:
+    """``"decp=40,sirene=100"`` -> {"decp": 40, "sirene": 100}."""
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    return {k.strip(): int(v) for k, v in pairs}
+
+
 @dataclass(frozen=True)
 class Settings:
     lake_uri: str = "./lake"
@@ -55,6 +61,19 @@ class Settings:
     table_lock_timeout_seconds: float = 3600.0
     table_lock_lease_seconds: float = 60.0
     extra_spark_conf: dict[str, str] = field(default_factory=dict)
+    # operations: alerts, monitoring thresholds, maintenance
+    alert_email: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "observatoire@localhost"
+    smtp_starttls: bool = False
+    freshness_max_days: dict[str, int] = field(default_factory=dict)
+    default_freshness_max_days: int = 45
+    max_quarantine_rate: float = 0.2
+    vacuum_retention_hours: int = 168
+    schedule_end: str = ""  # YYYY-MM-DD: no scheduled monthly run after it (backfills still run before it)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -88,6 +107,18 @@ class Settings:
             table_lock_timeout_seconds=float(_env("OBS_TABLE_LOCK_TIMEOUT_SECONDS", "3600")),
             table_lock_lease_seconds=float(_env("OBS_TABLE_LOCK_LEASE_SECONDS", "60")),
             extra_spark_conf=extra,
+            alert_email=_env("OBS_ALERT_EMAIL", ""),
+            smtp_host=_env("OBS_SMTP_HOST", ""),
+            smtp_port=int(_env("OBS_SMTP_PORT", "25")),
+            smtp_user=_env("OBS_SMTP_USER", ""),
+            smtp_password=_env("OBS_SMTP_PASSWORD", ""),
+            smtp_from=_env("OBS_SMTP_FROM", cls.smtp_from),
+            smtp_starttls=_env("OBS_SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"),
+            freshness_max_days=_per_source(_env("OBS_FRESHNESS_MAX_DAYS", "")),
+            default_freshness_max_days=int(_env("OBS_FRESHNESS_DEFAULT_MAX_DAYS", "45")),
+            max_quarantine_rate=float(_env("OBS_MAX_QUARANTINE_RATE", "0.2")),
+            vacuum_retention_hours=int(_env("OBS_VACUUM_RETENTION_HOURS", "168")),
+            schedule_end=_env("OBS_SCHEDULE_END", ""),
         )
 
     @property
@@ -128,6 +159,10 @@ class Settings:
     def table_uri(self, name: str) -> str:
         """URI of a Delta table of the lake, e.g. ``table_uri("silver/marches")``."""
         return f"{self.lake_uri}/{name}"
+
+    def max_age_days(self, source: str) -> int:
+        """Freshness threshold of a source (``OBS_FRESHNESS_MAX_DAYS``, else the default)."""
+        return self.freshness_max_days.get(source, self.default_freshness_max_days)
 
     def zone_uri(self, zone: str) -> str:
         return f"{self.lake_uri}/{zone}"

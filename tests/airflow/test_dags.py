@@ -1,4 +1,5 @@
-"""Real Airflow: every DAG loads, and one full run of the DECP pipeline through `airflow dags test`."""
+"""Real Airflow: every DAG loads, and one full run of the chain (monthly -> transform -> publish) through
+`airflow dags test` (which does not trigger asset-scheduled DAGs, so the three are run in order, as the demo)."""
 
 from __future__ import annotations
 
@@ -38,14 +39,32 @@ def airflow_env(tmp_path_factory) -> dict[str, str]:
 def test_every_dag_loads_without_import_errors():
     from airflow.dag_processing.dagbag import DagBag
 
+    from jobs.alerts import on_failure
+
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
     assert bag.import_errors == {}
-    assert "observatoire_monthly" in bag.dags
+    assert {"observatoire_monthly", "observatoire_transform", "observatoire_publish", "observatoire_monitoring",
+            "observatoire_maintenance"} <= set(bag.dags)
+    pools = set(json.loads((PROJECT_ROOT / "infra" / "airflow" / "pools.json").read_text()))
     for dag_id, dag in bag.dags.items():
         assert dag.tags, f"{dag_id} has no tags"
         assert dag.doc_md, f"{dag_id} has no documentation"
+        assert dag.owner == "observatoire", dag_id
         for t in dag.tasks:
-            assert t.retries >= 1, f"{dag_id}.{t.task_id} has no retries"
+            assert t.on_failure_callback == [on_failure] or t.on_failure_callback == on_failure, t.task_id
+            if not t.task_id.startswith("check_"):  # a breached threshold is not retried
+                assert t.retries >= 1, f"{dag_id}.{t.task_id} has no retries"
+            if t.task_id.split(".")[-1] in ("bronze", "silver", "silver_sources", "entity_resolution", "gold",
+                                            "gold_indicators") or t.task_id.startswith("maintain_"):
+                assert t.pool in pools, f"{dag_id}.{t.task_id} writes Delta tables outside a pool"
+    monthly = bag.dags["observatoire_monthly"]
+    assert type(monthly.timetable).__name__ == "CronDataIntervalTimetable" and monthly.max_active_runs == 1
+    bronze_assets = {a.name for a in monthly.get_task("bronze").outlets}
+    assert bronze_assets == {f"bronze_{s}" for s in ("decp", "facilitateurs", "grand_paris", "structures", "sirene")}
+    transform = bag.dags["observatoire_transform"]
+    assert {a.name for a in transform.timetable.asset_condition.objects} == bronze_assets
+    assert [a.name for a in transform.get_task("gold_indicators").outlets] == ["gold"]
+    assert [a.name for a in bag.dags["observatoire_publish"].timetable.asset_condition.objects] == ["gold"]
 
 
 def test_full_dag_run_lands_loads_and_reports(airflow_env, tmp_path):
@@ -54,19 +73,19 @@ def test_full_dag_run_lands_loads_and_reports(airflow_env, tmp_path):
     copy_samples(inbox, "format-2019-v1.5/json_*.json")
     (inbox / "decp" / "broken.json").write_text('{"marches": [ {"id": ', encoding="utf-8")
     env = {**airflow_env, "OBS_LAKE_URI": str(lake), "OBS_INBOX_DIR": str(inbox), "OBS_OUTPUT_DIR": str(output)}
-    proc = subprocess.run([AIRFLOW, "dags", "test", "observatoire_monthly", "2024-07-01"], env=env,
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "state=success" in proc.stdout + proc.stderr
+    for dag_id in ("observatoire_monthly", "observatoire_transform", "observatoire_publish"):
+        proc = subprocess.run([AIRFLOW, "dags", "test", dag_id, "2024-07-01"], env=env,
+                              capture_output=True, text=True, timeout=1800)  # generous: shared CI machines
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert "state=success" in proc.stdout + proc.stderr, dag_id
 
     for name in ("bronze/decp_marches", "silver/marches", "quarantine/marches", "gold/marches_par_mois_departement"):
         assert (lake / name / "_delta_log" / "00000000000000000000.json").is_file(), name
     assert (output / "dashboards" / "index.html").is_file()
 
-    [report_file] = (output / "runs").glob("*.json")
-    report = json.loads(report_file.read_text())
-    assert report["balanced"] is True
-    tables = {t["table"]: t for t in report["tables"]}
+    reports = [json.loads(f.read_text()) for f in (output / "runs").glob("*.json")]
+    assert len(reports) == 2 and all(r["balanced"] for r in reports)  # ingestion, transform
+    tables = {t["table"]: t for r in reports for t in r["tables"]}
     assert tables["bronze/decp_marches"]["rows_quarantined"] == 1  # broken.json, with its reason
     for name in ("bronze/facilitateurs_heures", "bronze/grand_paris_contrats", "bronze/structures",
                  "bronze/sirene_etablissements"):

@@ -1,0 +1,100 @@
+"""Backfill both ways: Airflow's own backfill (one run per month, chained to transform and publish by
+assets, through a real scheduler) and the bulk mode (one Spark job over the range) give the same gold."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+
+import pytest
+
+from generator.core import generate_all, to_monthly_folders
+from tests.integration.test_incremental_gold import GOLD
+from tests.ops.airflow_stack import AirflowStack, airflow
+
+pytestmark = [pytest.mark.airflow, pytest.mark.spark, pytest.mark.backfill]
+CHAIN = ("observatoire_monthly", "observatoire_transform", "observatoire_publish")
+# 12 months as the issue asks; OBS_TEST_BACKFILL_MONTHS=3 for a quicker check of the mechanism.
+MONTHS = int(os.environ.get("OBS_TEST_BACKFILL_MONTHS", "12"))
+LAST = f"2024-{MONTHS:02d}"
+
+
+def gold_rows(spark, settings) -> dict[str, list[str]]:
+    return {name: sorted(map(repr, spark.read.format("delta").load(settings.table_uri(name)).collect()))
+            for name in GOLD}
+
+
+def _done(stack: AirflowStack) -> bool:
+    runs = stack.query("SELECT dag_id, run_type, state FROM dag_run")
+    failed = [r for r in runs if r[2] == "failed"]
+    assert not failed, f"failed runs: {failed}; logs in {stack.home}/logs"
+    monthly_ok = sum(1 for d, t, s in runs if d == CHAIN[0] and t == "backfill" and s == "success")
+    active = [r for r in runs if r[2] in ("queued", "running")]
+    pending_assets = stack.query("SELECT count(*) FROM asset_dag_run_queue")[0][0]
+    publish_ok = any(d == CHAIN[2] and s == "success" for d, _, s in runs)
+    return monthly_ok == MONTHS and not active and pending_assets == 0 and publish_ok
+
+
+def test_airflow_backfill_equals_bulk(tmp_path, local_settings_factory):
+    generated = tmp_path / "generated"
+    generate_all(generated, 4 * MONTHS, date(2024, 1, 1), date(2024, MONTHS, 1), seed=11, xml_every=0,
+                 facilitator_period="month")
+    assert to_monthly_folders(generated) > MONTHS
+    bulk, backfilled = local_settings_factory(tmp_path / "bulk"), local_settings_factory(tmp_path / "airflow")
+    for settings in (bulk, backfilled):
+        shutil.copytree(generated, settings.inbox_path)
+
+    stack = AirflowStack(tmp_path / "airflow_home", OBS_LAKE_URI=backfilled.lake_uri,
+                         OBS_INBOX_DIR=backfilled.inbox_dir, OBS_OUTPUT_DIR=backfilled.output_dir,
+                         OBS_SCHEDULE_END=f"{LAST}-28").setup()
+    assert stack.query("SELECT count(*) FROM dag WHERE dag_id IN (?, ?, ?)", *CHAIN)[0][0] == 3
+    for dag_id in CHAIN:
+        airflow(stack.env, "dags", "unpause", dag_id)
+    started = time.monotonic()
+    airflow(stack.env, "backfill", "create", "--dag-id", CHAIN[0], "--from-date", "2024-01-01",
+            "--to-date", f"{LAST}-01", "--max-active-runs", "1")
+    assert stack.query("SELECT count(*) FROM dag_run WHERE dag_id = ?", CHAIN[0])[0][0] == MONTHS
+    stack.start()
+    try:
+        stack.wait_for(lambda: _done(stack) and (time.sleep(10) or _done(stack)), timeout=3600, every=15,
+                       what="the backfill and the runs it triggered")
+        backfill_seconds = time.monotonic() - started
+        runs = stack.query("SELECT dag_id, run_type, logical_date, start_date, end_date FROM dag_run "
+                           "ORDER BY start_date")
+    finally:
+        stack.stop()
+
+    monthly = [r for r in runs if r[0] == CHAIN[0]]
+    assert [r[2][:7] for r in monthly] == [f"2024-{m:02d}" for m in range(1, MONTHS + 1)]  # in month order
+    for previous, current in itertools.pairwise(monthly):
+        assert previous[4] <= current[3], "max_active_runs=1: a month starts after the previous one ended"
+    transform = [r for r in runs if r[0] == CHAIN[1]]
+    assert transform and all(r[1] == "asset_triggered" for r in transform)
+    assert transform[-1][3] >= monthly[-1][4], "the last transform ran on the last month's bronze"
+
+    started = time.monotonic()  # the bulk mode's command, in its own process (its JVM ends with it)
+    env = {**os.environ, "OBS_LAKE_URI": bulk.lake_uri, "OBS_INBOX_DIR": bulk.inbox_dir,
+           "OBS_OUTPUT_DIR": bulk.output_dir}
+    proc = subprocess.run([sys.executable, "-m", "jobs.pipeline", "all", "--from", "2024-01", "--to", LAST,
+                           "--run-id", "bulk"], env=env, capture_output=True, text=True, timeout=3600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    bulk_seconds = time.monotonic() - started
+
+    from jobs.spark import get_spark
+
+    spark = get_spark(bulk)
+    got, expected = gold_rows(spark, backfilled), gold_rows(spark, bulk)
+    for name in ("gold/marches_par_mois_departement", "gold/heures_insertion", "gold/beneficiaires"):
+        assert expected[name], name
+    for name in GOLD:
+        assert got[name] == expected[name], name
+    figures = {"bulk_seconds": round(bulk_seconds), "airflow_backfill_seconds": round(backfill_seconds),
+               "transform_runs": len(transform), "monthly_runs": len(monthly)}
+    print(json.dumps(figures))
+    (tmp_path.parent / "backfill_figures.json").write_text(json.dumps(figures))
