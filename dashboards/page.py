@@ -26,6 +26,7 @@ NAV = (
     ("partenaires.html", "Partenaires de l'insertion"),
     ("prescripteurs.html", "Prescripteurs"),
     ("qualite.html", "Qualité des données"),
+    ("ops.html", "Exploitation"),
 )
 
 STYLE = """

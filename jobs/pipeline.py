@@ -192,6 +192,7 @@ def publish(run_id: str, settings: Settings | None = None, as_of: datetime | Non
     import pandas as pd
 
     from dashboards.publish import publish_pages
+    from jobs.monitoring import run_ops_page
     from jobs.opendata import publish_opendata
     from jobs.spark import get_spark
 
@@ -203,7 +204,9 @@ def publish(run_id: str, settings: Settings | None = None, as_of: datetime | Non
                           as_of=pd.Timestamp(as_of or started).tz_localize(None), sheet_period=settings.sheet_period,
                           report_year=settings.report_year, chromium=settings.chromium, pdf=settings.publish_pdf)
     opendata = publish_opendata(spark, settings, run_id)
-    return {"stage": "publish", **pages, "opendata": opendata, "seconds": (_now() - started).total_seconds()}
+    ops = run_ops_page(settings)  # refreshed by the monitoring DAG too; here so the site never links to nothing
+    return {"stage": "publish", **pages, "ops_page": str(ops), "opendata": opendata,
+            "seconds": (_now() - started).total_seconds()}
 
 
 STAGES = {"silver": silver_marches, "silver_sources": silver_sources, "resolution": entity_resolution,
