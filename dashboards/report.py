@@ -35,9 +35,11 @@ def key_figures(gold: dict[str, pd.DataFrame], year: int) -> list[Kpi]:
     totals = marches[(marches["consideration_sociale"] == "TOUTES") & (marches["annee"] == year)
                      & marches["departement"].isin([*IDF, "NON_VENTILE"])]
     hours = gold["heures_insertion"]
-    hours_year = float(hours[hours["annee"] == year]["heures_realisees"].sum())
     benef = gold["beneficiaires"]
     total = visible(benef[(benef["dimension"] == "ensemble") & (benef["annee"] == year)], ["n_personnes"])
+    # The year's hours are about the year's beneficiaries: shown only when their count is.
+    hours_year = float(hours[hours["annee"] == year]["heures_realisees"].sum()) if len(total) and \
+        total["n_personnes"].iloc[0] is not None else None
     share = gold["part_marches_consideration_sociale"]
     share = share[share["annee"] == year]
     sorties = visible(gold["sorties_6_mois"][gold["sorties_6_mois"]["annee"] == year], ["taux_sorties_dynamiques"])
@@ -46,8 +48,9 @@ def key_figures(gold: dict[str, pd.DataFrame], year: int) -> list[Kpi]:
         Kpi("montant", "euros HT", round(float(totals["montant_total"].sum()))),
         Kpi("part_consideration_sociale", "des marchés (format 2022) avec une considération sociale",
             float(share["part"].iloc[0]) if len(share) else None, percent=True),
-        Kpi("heures_realisees", "heures d'insertion réalisées", round(hours_year)),
-        Kpi("etp", "équivalents temps plein", round(charts.fte(hours_year), 1), decimals=1),
+        Kpi("heures_realisees", "heures d'insertion réalisées", None if hours_year is None else round(hours_year)),
+        Kpi("etp", "équivalents temps plein", None if hours_year is None else round(charts.fte(hours_year), 1),
+            decimals=1),
         Kpi("n_personnes", "personnes en parcours",
             int(total["n_personnes"].iloc[0]) if len(total) and total["n_personnes"].iloc[0] is not None else None),
         Kpi("taux_sorties_dynamiques", "de sorties dynamiques six mois après",

@@ -86,7 +86,9 @@ GOLD_SPECS: dict[str, dc.TableSpec] = {
 }
 # Tables about persons: the pages show them as protected here. Contract-only tables (DECP is public data)
 # are shown as they are on the pages; their open data files follow the one row rule above (decision 90).
-PERSON_TABLES = (gi.HEURES, gi.BENEFICIAIRES, gi.CONTRATS_TYPE, gi.SORTIES, gi.CHARTE_GP, gi.STRUCTURES,
+# gold/heures_insertion is not in the list: pages show only its regional totals (hours of a year, whose
+# population is the year's beneficiaries, checked there) and objectives (not person data), never its cells.
+PERSON_TABLES = (gi.BENEFICIAIRES, gi.CONTRATS_TYPE, gi.SORTIES, gi.CHARTE_GP, gi.STRUCTURES,
                  gi.FICHES_ACHETEURS, gi.FICHES_TERRITOIRES, gi.HEURES_EPT)
 # Insertion hours per contract (DECP enrichment): persons behind them, protected the same way.
 DECP_SPEC = dc.TableSpec(dims=("observatoire_departement",), counts=("observatoire_n_personnes_insertion",),

@@ -23,8 +23,9 @@ IDF = "('75','77','78','91','92','93','94','95')"
 
 
 def figures_data(page: Path) -> dict:
-    text = page.read_text(encoding="utf-8")
-    return json.loads(re.search(r'id="figures-data">(.*?)</script>', text, re.S).group(1))
+    """The page's figures (pages of the run itself, like qualite.html and ops.html, have none)."""
+    found = re.search(r'id="figures-data">(.*?)</script>', page.read_text(encoding="utf-8"), re.S)
+    return json.loads(found.group(1)) if found else {}
 
 
 def sql_one(spark, settings, query: str, **tables):
