@@ -72,15 +72,15 @@ GOLD_SPECS: dict[str, dc.TableSpec] = {
     gi.STRUCTURES: dc.TableSpec(
         dims=("indicateur", "annee", "departement", "famille", "type_structure"), counts=("population",),
         margins=(M(("indicateur", "departement"), where={"indicateur": ("presence",)}),)),
-    # Sheets: the year (trimestre 0) and its quarters; quarters add up to the year, and each period adds
-    # up across buyers / départements to figures published elsewhere.
+    # Sheets: only persons make a row small (decision 97: a buyer's or a département's contracts are public
+    # DECP data, and a sheet must not go blank for 3 contracts). The year (trimestre 0) and its quarters:
+    # quarters add up to the year, and each period adds up across buyers / départements to figures
+    # published elsewhere.
     gi.FICHES_ACHETEURS: dc.TableSpec(
-        dims=("acheteur_id", "annee", "trimestre"),
-        counts=("n_personnes", "n_marches", "n_marches_consideration_sociale"),
+        dims=("acheteur_id", "annee", "trimestre"), counts=("n_personnes",),
         margins=(M(("annee", "trimestre")), M(("acheteur_id", "annee"), {"trimestre": 0}))),
     gi.FICHES_TERRITOIRES: dc.TableSpec(
-        dims=("departement", "annee", "trimestre"),
-        counts=("n_personnes", "n_marches", "n_marches_consideration_sociale"),
+        dims=("departement", "annee", "trimestre"), counts=("n_personnes",),
         margins=(M(("annee", "trimestre")), M(("departement", "annee"), {"trimestre": 0}))),
     gi.HEURES_EPT: dc.TableSpec(dims=("annee", "ept"), counts=("n_personnes",), margins=(M(("annee",)),)),
 }
