@@ -139,7 +139,8 @@ def test_no_direct_identifier_beyond_the_raw_zone(lake):
 
 
 def test_the_scan_finds_identifiers_that_are_there(lake, tmp_path):
-    """A planted leak in a copy of the output and of one silver table is found, in every category."""
+    """A planted leak in a copy of the output (a raw export: one identifier per cell) and of one silver
+    table (an id and a full name in one cell) is found, in every category."""
     settings, _ = lake
     output = tmp_path / "output"
     shutil.copytree(settings.lake_path.parent / "output", output)
@@ -149,7 +150,7 @@ def test_the_scan_finds_identifiers_that_are_there(lake, tmp_path):
     lake_copy = tmp_path / "lake"
     shutil.copytree(settings.lake_path / "raw", lake_copy / "raw")
     (lake_copy / "silver" / "leak").mkdir(parents=True)
-    pq.write_table(pa.table({"who": ["93-0000001 Thomas"], "born": ["1991-07-14"]}),
+    pq.write_table(pa.table({"who": ["VX-000002 Sékou Moreau"], "born": ["1991-07-14"]}),
                    lake_copy / "silver" / "leak" / "part-0.parquet")
     report = privacy_scan.scan(lake_copy, output)
     found = {f.category for f in report.findings}
