@@ -6,7 +6,7 @@ AIRFLOW_ENV := source $(ROOT)/infra/airflow/env.sh
 DEMO_CONTRACTS ?= 3000
 DEMO_DATE ?= $(shell date -u +%Y-%m-01)
 
-.PHONY: setup demo test lint generate airflow-db clean-demo
+.PHONY: setup demo test lint generate airflow-db clean-demo bench bench-quick
 
 setup:  ## venv, Spark jars and the test S3 server, into a cache outside the clone
 	@bash $(ROOT)/infra/bootstrap.sh
@@ -25,6 +25,12 @@ demo: airflow-db generate  ## the whole pipeline through Airflow on the local la
 test: setup  ## lint, then the whole test suite (unit, Spark + Delta, S3 server, Airflow)
 	@$(ROOT)/.venv/bin/ruff check $(ROOT)
 	@$(AIRFLOW_ENV) && cd $(ROOT) && $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup  ## benchmark at 10k, 100k and 1M contracts: pipeline per stage, monthly mode, DuckDB baseline
+	@$(AIRFLOW_ENV) && cd $(ROOT) && $(PY) -m bench.run $(BENCH_ARGS)
+
+bench-quick: setup  ## the benchmark at 10k contracts only
+	@$(AIRFLOW_ENV) && cd $(ROOT) && $(PY) -m bench.run --scales 10k --monthly 10k $(BENCH_ARGS)
 
 lint: setup
 	@$(ROOT)/.venv/bin/ruff check $(ROOT)

@@ -108,9 +108,12 @@ def gold_frames(spark, settings, tables: list[str]) -> dict[str, pd.DataFrame]:
     read = lambda name: spark.read.format("delta").load(settings.table_uri(f"gold/{name}"))  # noqa: E731
     out = {}
     for table in tables:
-        if table == "heures_insertion_par_mois":  # gold cells summed over every dimension but the month
+        if table == "heures_insertion_par_mois":
+            # Gold cells summed over every dimension but the month; months with targeted hours only
+            # (objectives spread into the future) have no realised hours and no baseline row.
             out[table] = read("heures_insertion").groupBy("mois").agg(
-                F.round(F.sum("heures_realisees"), 6).alias("heures_realisees")).toPandas()
+                F.round(F.sum("heures_realisees"), 6).alias("heures_realisees")).filter(
+                F.col("heures_realisees") != 0).toPandas()
         else:
             out[table] = read(table).toPandas()
     return out

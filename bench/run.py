@@ -61,8 +61,12 @@ def run_pipeline(settings, run_id: str, sampler: Sampler) -> dict:
         "gold": [lambda: p.gold_marches(run_id, settings), lambda: p.gold_indicators(run_id, settings)],
         "publish": [lambda: p.publish(run_id, settings)],
     }
+    from jobs.spark import get_spark
+
+    sc = get_spark(settings).sparkContext
     reports, out = [], {}
     for stage, calls in groups.items():
+        sc.setJobGroup(f"{run_id}:{stage}", f"bench {run_id} {stage}")  # for the event-log profile
         with measured(sampler) as m:
             stage_reports = [call() for call in calls]
             if stage == "publish":
@@ -235,6 +239,17 @@ def write_chart(results: list[dict], path: Path) -> None:
                     + "".join(parts) + "</body></html>", encoding="utf-8")
 
 
+def add_profiles(result_files: list[Path], event_logs: list[Path]) -> None:
+    """Top Spark call sites of each bulk stage, into the result files."""
+    from bench.profile import by_call_site
+
+    for f in result_files:
+        r = json.loads(f.read_text(encoding="utf-8"))
+        r["spark_profile_bulk"] = {s: by_call_site(event_logs, top=8, group_prefix=f"bench_{r['scale']}_bulk:{s}")
+                                   for s in STAGES}
+        f.write_text(json.dumps(r, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scales", default="10k,100k,1M", help=f"comma-separated, among {', '.join(SCALES)}")
@@ -248,15 +263,26 @@ def main() -> None:
     args = parser.parse_args()
     args.monthly = set(args.monthly.split(","))
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    # Spark event logs: where the time goes, per stage (bench/profile.py), read back after the session ends.
+    event_dir = Path(args.work_dir) / "eventlog"
+    event_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("OBS_SPARK_CONF_spark__eventLog__enabled", "true")
+    os.environ.setdefault("OBS_SPARK_CONF_spark__eventLog__dir", event_dir.as_uri())
     sampler = Sampler()
+    written = []
     for label in args.scales.split(","):
         started = time.perf_counter()
         result = bench_scale(label, SCALES[label], args, sampler)
         result["benchmark_wall_s"] = round(time.perf_counter() - started, 1)
         out = RESULTS_DIR / f"{date.today():%Y-%m-%d}-{label}.json"
         out.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+        written.append(out)
         print(f"[bench {label}] written {out}", flush=True)
     sampler.stop()
+    from jobs.spark import get_spark
+
+    get_spark().stop()  # flushes the event log
+    add_profiles(written, sorted(event_dir.glob("*")))
     results = latest_results()
     write_chart(results, RESULTS_DIR / "bench.html")
     print(fmt_table(results))

@@ -67,10 +67,9 @@ SELECT decp_format, json(rec) AS rec FROM read_json('{decp_xml_jsonl}', columns 
 
 -- Social considerations (2022 format): canonical values; a value outside the list quarantines the record.
 CREATE OR REPLACE TEMP TABLE considerations AS
-WITH raw AS (
-    SELECT rid, CAST(CASE WHEN json_type(rec -> '$.considerationsSociales.considerationSociale') = 'ARRAY'
-                          THEN rec -> '$.considerationsSociales.considerationSociale'
-                          ELSE json_array(rec -> '$.considerationsSociales.considerationSociale') END AS VARCHAR[]) AS vs
+WITH raw AS (  -- the string values of the block, whatever its shape (JSON: wrapped list; XML: list of objects)
+    SELECT rid, regexp_extract_all(CAST(rec -> '$.considerationsSociales' AS VARCHAR),
+                                   '"([^"\\]*)"\s*(?:[,\]}]|$)', 1) AS vs
     FROM records WHERE decp_format = '2022' AND (rec -> '$.considerationsSociales') IS NOT NULL),
 items AS (SELECT rid, txt(unnest(vs)) AS v FROM raw)
 SELECT rid, bool_or(v IS NOT NULL AND a.canonical IS NULL) AS has_unknown,
