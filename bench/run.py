@@ -49,7 +49,17 @@ def _rows(report: dict, key: str) -> int:
     return total
 
 
-def run_pipeline(settings, run_id: str, sampler: Sampler) -> dict:
+def partial(result: dict, label: str):
+    """A callback that saves what is measured so far (a long run stopped midway still leaves its figures)."""
+
+    def save(stage: str) -> None:
+        path = RESULTS_DIR / f"{date.today():%Y-%m-%d}-{label}.partial.json"
+        path.write_text(json.dumps({**result, "last_stage_done": stage}, indent=1, default=str), encoding="utf-8")
+
+    return save
+
+
+def run_pipeline(settings, run_id: str, sampler: Sampler, on_stage=None) -> dict:
     """Every stage of ``jobs.pipeline.run_all`` (downloads aside), grouped and measured per stage."""
     from jobs import pipeline as p
 
@@ -86,6 +96,8 @@ def run_pipeline(settings, run_id: str, sampler: Sampler) -> dict:
             unit = "rows read"
         out[stage] = {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_mib": m.peak_rss_mib, "rows": rows,
                       "rows_unit": unit, "rows_per_s": round(rows / m.wall_s, 1) if m.wall_s else None}
+        if on_stage is not None:
+            on_stage(stage)
     out["total"] = {"wall_s": round(sum(out[s]["wall_s"] for s in STAGES), 2),
                     "cpu_s": round(sum(out[s]["cpu_s"] for s in STAGES), 2),
                     "peak_rss_mib": max(out[s]["peak_rss_mib"] for s in STAGES)}
@@ -144,39 +156,44 @@ def bench_scale(label: str, n: int, args, sampler: Sampler) -> dict:
     base = Settings.from_env()
     spark = get_spark(base)
 
-    bulk = settings_for(base, work / "bulk")
-    link_inbox(data, Path(bulk.inbox_dir), lambda name: True)
-    result["bulk"] = run_pipeline(bulk, f"bench_{label}_bulk", sampler)
-    print(f"[bench {label}] bulk: {result['bulk']['total']}", flush=True)
+    # Bulk: the whole range but its last month in one load (the history), then the last month on top
+    # (monthly mode, month M+1), then the first month alone into an empty lake: one bulk load serves both
+    # modes. ``--full-bulk`` adds a separate load of the whole range at once.
+    last, first = f"{end:%Y-%m}", f"{start:%Y-%m}"
+    lake = settings_for(base, work / "lake")
+    link_inbox(data, Path(lake.inbox_dir), lambda name: month_of_file(name) != last)
+    result["bulk"] = run_pipeline(lake, f"bench_{label}_bulk", sampler, on_stage=partial(result, label))
+    result["bulk"]["range"] = f"{args.start} to the month before {last}"
+    print(f"[bench {label}] bulk (history): {result['bulk']['total']}", flush=True)
+    link_inbox(data, Path(lake.inbox_dir), lambda name: month_of_file(name) == last)
+    result["monthly_next_month"] = run_pipeline(lake, f"bench_{label}_next", sampler)
+    print(f"[bench {label}] month {last} on top: {result['monthly_next_month']['total']}", flush=True)
 
     today = datetime.now(UTC).date()
     with measured(sampler) as m:
         baseline = run_baseline(data, work / "duckdb", today)
     result["baseline"] = {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_mib": m.peak_rss_mib,
                           "seconds_per_family": {k: round(v, 2) for k, v in baseline.seconds_per_family.items()},
-                          "families": list(FAMILIES), "tables": sorted(baseline.tables)}
-    gold = gold_frames(spark, bulk, sorted(baseline.tables))
+                          "families": list(FAMILIES), "tables": sorted(baseline.tables),
+                          "range": f"{args.start} to {last} (all of it)"}
+    gold = gold_frames(spark, lake, sorted(baseline.tables))
     result["equality"] = [compare(baseline.tables[t], gold[t], t) for t in sorted(baseline.tables)]
     result["baseline_equal"] = all(c["equal"] for c in result["equality"])
-    gold_of_families = sum(result["bulk"][s]["wall_s"] for s in STAGES)
-    result["ratio_pipeline_to_duckdb"] = round(gold_of_families / m.wall_s, 2) if m.wall_s else None
+    result["ratio_pipeline_to_duckdb"] = round(result["bulk"]["total"]["wall_s"] / m.wall_s, 2) if m.wall_s else None
     print(f"[bench {label}] duckdb: {m.wall_s} s, equal to gold: {result['baseline_equal']}", flush=True)
+    partial(result, label)("baseline")
 
     if label in args.monthly:
-        last = f"{end:%Y-%m}"
-        first = f"{start:%Y-%m}"
         one = settings_for(base, work / "first_month")
         link_inbox(data, Path(one.inbox_dir), lambda name: month_of_file(name) in (None, first))
         result["monthly_first_month"] = run_pipeline(one, f"bench_{label}_first", sampler)
-        hist = settings_for(base, work / "monthly")
-        link_inbox(data, Path(hist.inbox_dir), lambda name: month_of_file(name) != last)
-        result["monthly_history"] = run_pipeline(hist, f"bench_{label}_history", sampler)
-        link_inbox(data, Path(hist.inbox_dir), lambda name: month_of_file(name) == last)
-        result["monthly_next_month"] = run_pipeline(hist, f"bench_{label}_next", sampler)
         result["ratio_next_month_to_first_month"] = round(
             result["monthly_next_month"]["total"]["wall_s"] / result["monthly_first_month"]["total"]["wall_s"], 2)
-        print(f"[bench {label}] monthly: first {result['monthly_first_month']['total']['wall_s']} s, "
-              f"next on top of history {result['monthly_next_month']['total']['wall_s']} s", flush=True)
+        print(f"[bench {label}] first month alone: {result['monthly_first_month']['total']['wall_s']} s", flush=True)
+    if args.full_bulk:
+        full = settings_for(base, work / "full")
+        link_inbox(data, Path(full.inbox_dir), lambda name: True)
+        result["bulk_full_range"] = run_pipeline(full, f"bench_{label}_full", sampler)
     result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     if not args.keep:
@@ -191,12 +208,12 @@ def fmt_table(results: list[dict]) -> str:
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         b = r["bulk"]
-        mon = r.get("monthly_next_month")
+        mon, one = r.get("monthly_next_month"), r.get("monthly_first_month")
         lines.append("| " + " | ".join(str(x) for x in [
             r["scale"], f"{r['contracts']:,}", *[b[s]["wall_s"] for s in STAGES], b["total"]["wall_s"],
             b["total"]["cpu_s"], round(b["total"]["peak_rss_mib"] / 1024, 2), r["baseline"]["wall_s"],
             r["ratio_pipeline_to_duckdb"], "yes" if r["baseline_equal"] else "NO", b["publish"]["wall_s"],
-            r["monthly_first_month"]["total"]["wall_s"] if mon else "–", mon["total"]["wall_s"] if mon else "–",
+            one["total"]["wall_s"] if one else "–", mon["total"]["wall_s"] if mon else "–",
             r.get("ratio_next_month_to_first_month", "–")]) + " |")
     return "\n".join(lines)
 
@@ -205,6 +222,8 @@ def latest_results() -> list[dict]:
     """The newest result file of each scale."""
     by_scale: dict[str, dict] = {}
     for f in sorted(RESULTS_DIR.glob("*.json")):
+        if f.name.endswith(".partial.json"):
+            continue
         r = json.loads(f.read_text(encoding="utf-8"))
         by_scale[r["scale"]] = r
     return sorted(by_scale.values(), key=lambda r: r["contracts"])
@@ -221,7 +240,7 @@ def write_chart(results: list[dict], path: Path) -> None:
     fig.add_bar(name="DuckDB baseline", x=scales, y=[r["baseline"]["wall_s"] for r in results], offsetgroup="d")
     fig.update_layout(barmode="stack", title="Bulk load, wall time per stage (s)", yaxis_type="log",
                       yaxis_title="seconds (log)")
-    monthly = [r for r in results if r.get("monthly_next_month")]
+    monthly = [r for r in results if r.get("monthly_next_month") and r.get("monthly_first_month")]
     fig2 = go.Figure()
     for key, name in (("monthly_first_month", "first month into an empty lake"),
                       ("monthly_next_month", "month M+1 on top of the history")):
@@ -253,7 +272,9 @@ def add_profiles(result_files: list[Path], event_logs: list[Path]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scales", default="10k,100k,1M", help=f"comma-separated, among {', '.join(SCALES)}")
-    parser.add_argument("--monthly", default="10k,100k", help="scales that also run the monthly mode")
+    parser.add_argument("--monthly", default="10k,100k,1M",
+                        help="scales that also load the first month alone (for the M+1 / first month ratio)")
+    parser.add_argument("--full-bulk", action="store_true", help="also load the whole range at once")
     first_of_month = date.today().replace(day=1)
     parser.add_argument("--start", default="2018-10")
     parser.add_argument("--end", default=f"{(first_of_month - timedelta(days=1)):%Y-%m}")
@@ -276,6 +297,7 @@ def main() -> None:
         result["benchmark_wall_s"] = round(time.perf_counter() - started, 1)
         out = RESULTS_DIR / f"{date.today():%Y-%m-%d}-{label}.json"
         out.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+        out.with_suffix(".partial.json").unlink(missing_ok=True)
         written.append(out)
         print(f"[bench {label}] written {out}", flush=True)
     sampler.stop()
