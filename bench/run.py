@@ -52,9 +52,12 @@ def _rows(report: dict, key: str) -> int:
 def partial(result: dict, label: str):
     """A callback that saves what is measured so far (a long run stopped midway still leaves its figures)."""
 
-    def save(stage: str) -> None:
+    def save(stage: str, stages: dict | None = None) -> None:
+        if stages is not None:
+            result["bulk_stages_done"] = stages
         path = RESULTS_DIR / f"{date.today():%Y-%m-%d}-{label}.partial.json"
-        path.write_text(json.dumps({**result, "last_stage_done": stage}, indent=1, default=str), encoding="utf-8")
+        done = {k: v for k, v in result.items() if not k.startswith("_")}
+        path.write_text(json.dumps({**done, "last_stage_done": stage}, indent=1, default=str), encoding="utf-8")
 
     return save
 
@@ -97,7 +100,7 @@ def run_pipeline(settings, run_id: str, sampler: Sampler, on_stage=None) -> dict
         out[stage] = {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_mib": m.peak_rss_mib, "rows": rows,
                       "rows_unit": unit, "rows_per_s": round(rows / m.wall_s, 1) if m.wall_s else None}
         if on_stage is not None:
-            on_stage(stage)
+            on_stage(stage, out)
     out["total"] = {"wall_s": round(sum(out[s]["wall_s"] for s in STAGES), 2),
                     "cpu_s": round(sum(out[s]["cpu_s"] for s in STAGES), 2),
                     "peak_rss_mib": max(out[s]["peak_rss_mib"] for s in STAGES)}
@@ -160,28 +163,40 @@ def bench_scale(label: str, n: int, args, sampler: Sampler) -> dict:
     # (monthly mode, month M+1), then the first month alone into an empty lake: one bulk load serves both
     # modes. ``--full-bulk`` adds a separate load of the whole range at once.
     last, first = f"{end:%Y-%m}", f"{start:%Y-%m}"
+    today = datetime.now(UTC).date()
+    save = partial(result, label)
+
+    def duckdb_baseline() -> None:
+        with measured(sampler) as m:
+            baseline = run_baseline(data, work / "duckdb", today)
+        result["baseline"] = {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_mib": m.peak_rss_mib,
+                              "seconds_per_family": {k: round(v, 2) for k, v in baseline.seconds_per_family.items()},
+                              "families": list(FAMILIES), "tables": sorted(baseline.tables),
+                              "range": f"{args.start} to {last} (all of it)"}
+        result["_baseline_tables"] = baseline.tables
+        print(f"[bench {label}] duckdb: {m.wall_s} s", flush=True)
+        save("baseline")
+
+    if args.baseline_first:  # a long run stopped midway still has its DuckDB figure
+        duckdb_baseline()
     lake = settings_for(base, work / "lake")
     link_inbox(data, Path(lake.inbox_dir), lambda name: month_of_file(name) != last)
-    result["bulk"] = run_pipeline(lake, f"bench_{label}_bulk", sampler, on_stage=partial(result, label))
+    result["bulk"] = run_pipeline(lake, f"bench_{label}_bulk", sampler, on_stage=save)
+    result.pop("bulk_stages_done", None)
     result["bulk"]["range"] = f"{args.start} to the month before {last}"
     print(f"[bench {label}] bulk (history): {result['bulk']['total']}", flush=True)
     link_inbox(data, Path(lake.inbox_dir), lambda name: month_of_file(name) == last)
     result["monthly_next_month"] = run_pipeline(lake, f"bench_{label}_next", sampler)
     print(f"[bench {label}] month {last} on top: {result['monthly_next_month']['total']}", flush=True)
-
-    today = datetime.now(UTC).date()
-    with measured(sampler) as m:
-        baseline = run_baseline(data, work / "duckdb", today)
-    result["baseline"] = {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_mib": m.peak_rss_mib,
-                          "seconds_per_family": {k: round(v, 2) for k, v in baseline.seconds_per_family.items()},
-                          "families": list(FAMILIES), "tables": sorted(baseline.tables),
-                          "range": f"{args.start} to {last} (all of it)"}
-    gold = gold_frames(spark, lake, sorted(baseline.tables))
-    result["equality"] = [compare(baseline.tables[t], gold[t], t) for t in sorted(baseline.tables)]
+    if "baseline" not in result:
+        duckdb_baseline()
+    tables = result.pop("_baseline_tables")
+    gold = gold_frames(spark, lake, sorted(tables))
+    result["equality"] = [compare(tables[t], gold[t], t) for t in sorted(tables)]
     result["baseline_equal"] = all(c["equal"] for c in result["equality"])
-    result["ratio_pipeline_to_duckdb"] = round(result["bulk"]["total"]["wall_s"] / m.wall_s, 2) if m.wall_s else None
-    print(f"[bench {label}] duckdb: {m.wall_s} s, equal to gold: {result['baseline_equal']}", flush=True)
-    partial(result, label)("baseline")
+    wall = result["baseline"]["wall_s"]
+    result["ratio_pipeline_to_duckdb"] = round(result["bulk"]["total"]["wall_s"] / wall, 2) if wall else None
+    print(f"[bench {label}] equal to gold: {result['baseline_equal']}", flush=True)
 
     if label in args.monthly:
         one = settings_for(base, work / "first_month")
@@ -275,6 +290,7 @@ def main() -> None:
     parser.add_argument("--monthly", default="10k,100k,1M",
                         help="scales that also load the first month alone (for the M+1 / first month ratio)")
     parser.add_argument("--full-bulk", action="store_true", help="also load the whole range at once")
+    parser.add_argument("--baseline-first", action="store_true", help="run DuckDB before the pipeline")
     first_of_month = date.today().replace(day=1)
     parser.add_argument("--start", default="2018-10")
     parser.add_argument("--end", default=f"{(first_of_month - timedelta(days=1)):%Y-%m}")
