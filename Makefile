@@ -7,7 +7,7 @@ DEMO_CONTRACTS ?= 3000
 DEMO_DATE ?= $(shell date -u +%Y-%m-01)
 AIRFLOW_UI_PORT ?= 8080
 
-.PHONY: setup demo test lint generate airflow-db clean-demo airflow-ui
+.PHONY: setup demo test lint generate airflow-db clean-demo airflow-ui bench bench-quick
 
 setup:  ## venv, Spark jars and the test S3 server, into a cache outside the clone
 	@bash $(ROOT)/infra/bootstrap.sh
@@ -33,6 +33,11 @@ test: setup  ## lint, then the whole test suite (unit, Spark + Delta, S3 server,
 airflow-ui: airflow-db  ## the Airflow UI on http://127.0.0.1:$(AIRFLOW_UI_PORT) (api-server, scheduler, dag-processor, triggerer)
 	@echo "user admin, password in $(ROOT)/.airflow/simple_auth_manager_passwords.json.generated (written at first start)"
 	@$(AIRFLOW_ENV) && export PATH="$(ROOT)/.venv/bin:$$PATH" && AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(AIRFLOW_UI_PORT) airflow standalone
+bench: setup  ## benchmark at 10k, 100k and 1M contracts: pipeline per stage, monthly mode, DuckDB baseline
+	@$(AIRFLOW_ENV) && cd $(ROOT) && $(PY) -m bench.run $(BENCH_ARGS)
+
+bench-quick: setup  ## the benchmark at 10k contracts only
+	@$(AIRFLOW_ENV) && cd $(ROOT) && $(PY) -m bench.run --scales 10k --monthly 10k $(BENCH_ARGS)
 
 lint: setup
 	@$(ROOT)/.venv/bin/ruff check $(ROOT)

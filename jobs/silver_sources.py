@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import cache
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -273,7 +274,11 @@ def typed_grand_paris(b: DataFrame) -> DataFrame:
 # --- checks, deduplication, outputs ---------------------------------------------------------------
 def finish(typed: DataFrame, table: str, today: date, key: str | None) -> tuple[DataFrame, DataFrame]:
     """Rules -> (valid rows deduplicated on ``key``, quarantine rows). Nothing is dropped."""
-    checked = quality.apply_rules(typed, table, today)
+    return finish_checked(quality.apply_rules(typed, table, today), table, key)
+
+
+def finish_checked(checked: DataFrame, table: str, key: str | None) -> tuple[DataFrame, DataFrame]:
+    """Rows with their issues -> (valid rows deduplicated on ``key``, quarantine rows)."""
     valid, invalid = quality.split_valid(checked)
     superseded = None
     if key is not None:
@@ -373,10 +378,12 @@ def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime) ->
 
     def publish(name: str, frame: DataFrame) -> DataFrame:
         typed[name] = frame
-        silver, quarantine = finish(frame, name, today, KEYS[name])
+        # Typed and checked once (joins, SIRET checks in Python), cached, not once per output (bench, issue 8).
+        checked = quality.apply_rules(frame, name, today).persist(StorageLevel.MEMORY_AND_DISK)
+        silver, quarantine = finish_checked(checked, name, KEYS[name])
         silver = silver.cache()
         quarantine = quarantine.cache()
-        n_in, n_ok, n_bad = frame.count(), silver.count(), quarantine.count()
+        n_in, n_ok, n_bad = checked.count(), silver.count(), quarantine.count()
         if n_in != n_ok + n_bad:
             raise RuntimeError(f"{SILVER[name]} lost rows: {n_in} in, {n_ok} written, {n_bad} quarantined")
         failures = quality.audit(silver, contract(name, silver, today))
@@ -389,6 +396,7 @@ def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime) ->
         reports.append({"table": SILVER[name], "rows_in": n_in, "rows_written": n_ok, "rows_quarantined": n_bad,
                         "details": {"quarantine_by_rule": dict(sorted(per_rule.items()))}})
         quarantine.unpersist()
+        checked.unpersist()
         return spark.read.format("delta").load(settings.table_uri(SILVER[name]))
 
     operations = publish("operations", typed_operations(b["operations"]))

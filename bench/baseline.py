@@ -1,0 +1,119 @@
+"""The single-node baseline: DuckDB computes gold indicators straight from the generated raw files.
+
+One SQL script per indicator family (``bench/sql/<family>.sql``); each leaves ``result_<gold table>``
+tables that ``compare`` checks against the pipeline's gold tables.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from jobs.decp.records import parse_document
+from schemas.referential import REFERENTIAL_DIR
+
+SQL_DIR = Path(__file__).parent / "sql"
+# gold table -> (key columns, value columns) compared; doubles within 1e-9 relative (Spark and DuckDB
+# add in different orders; both round to 6 decimals).
+COMPARED = {
+    "marches_par_mois_departement": (["mois", "departement", "consideration_sociale"], ["nb_marches", "montant_total"]),
+    "part_marches_consideration_sociale": (["annee"], ["n_marches", "n_marches_consideration_sociale"]),
+    "heures_insertion_par_mois": (["mois"], ["heures_realisees"]),
+}
+FAMILIES = {"marches": ["marches_par_mois_departement", "part_marches_consideration_sociale"],
+            "heures": ["heures_insertion_par_mois"]}
+
+
+@dataclass
+class BaselineResult:
+    seconds: float
+    seconds_per_family: dict[str, float]
+    tables: dict[str, pd.DataFrame]
+
+
+def xml_to_jsonl(inbox: Path, out: Path) -> int:
+    """DuckDB reads no XML: the XML DECP files' records as JSON lines, by the pipeline's own parser."""
+    n = 0
+    with out.open("w", encoding="utf-8") as f:
+        for path in sorted((inbox / "decp").glob("*.xml")):
+            for rec in parse_document(path.read_bytes()):
+                f.write(json.dumps({"decp_format": rec.decp_format, "rec": rec.record_json}, ensure_ascii=False) + "\n")
+                n += 1
+    return n
+
+
+def run_baseline(inbox: Path, work: Path, today: date, families: tuple[str, ...] = tuple(FAMILIES),
+                 threads: int = 2) -> BaselineResult:
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    per_family: dict[str, float] = {}
+    t0 = time.perf_counter()
+    xml_jsonl = work / "decp_xml.jsonl"
+    xml_to_jsonl(inbox, xml_jsonl)
+    per_family["xml_to_json"] = time.perf_counter() - t0
+    con = duckdb.connect(config={"threads": threads})
+    con.execute("SET enable_progress_bar = false")
+    params = {"decp_json": str(inbox / "decp" / "*.json"), "decp_xml_jsonl": str(xml_jsonl),
+              "referential": str(REFERENTIAL_DIR), "today": today.isoformat(),
+              "facilitateurs": str(inbox / "facilitateurs")}
+    tables: dict[str, pd.DataFrame] = {}
+    for family in families:
+        t0 = time.perf_counter()
+        sql = (SQL_DIR / f"{family}.sql").read_text(encoding="utf-8")
+        for key, value in params.items():
+            sql = sql.replace("{" + key + "}", value)
+        con.execute(sql)
+        for table in FAMILIES[family]:
+            tables[table] = con.execute(f"SELECT * FROM result_{table}").df()
+        per_family[family] = time.perf_counter() - t0
+    con.close()
+    return BaselineResult(time.perf_counter() - started, per_family, tables)
+
+
+def _normalise(df: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataFrame:
+    out = df[keys + values].copy()
+    for k in keys:
+        out[k] = out[k].astype(str)
+    return out.sort_values(keys).reset_index(drop=True)
+
+
+def compare(baseline: pd.DataFrame, gold: pd.DataFrame, table: str) -> dict:
+    """Cells missing on either side and cells whose values differ (empty lists = equal)."""
+    keys, values = COMPARED[table]
+    b, g = _normalise(baseline, keys, values), _normalise(gold, keys, values)
+    merged = b.merge(g, on=keys, how="outer", suffixes=("_baseline", "_gold"), indicator=True)
+    only_baseline = merged[merged["_merge"] == "left_only"][keys].to_dict("records")
+    only_gold = merged[merged["_merge"] == "right_only"][keys].to_dict("records")
+    both = merged[merged["_merge"] == "both"]
+    differ = []
+    for v in values:
+        x, y = both[f"{v}_baseline"].astype(float), both[f"{v}_gold"].astype(float)
+        bad = (x - y).abs() > 1e-9 * y.abs().clip(lower=1.0)
+        differ += both[bad][[*keys, f"{v}_baseline", f"{v}_gold"]].to_dict("records")
+    return {"table": table, "cells_baseline": len(b), "cells_gold": len(g), "only_baseline": only_baseline[:20],
+            "only_gold": only_gold[:20], "differ": differ[:20],
+            "equal": not only_baseline and not only_gold and not differ}
+
+
+def gold_frames(spark, settings, tables: list[str]) -> dict[str, pd.DataFrame]:
+    """The pipeline's gold tables (Delta, read by the run's Spark session), in the baseline's shapes."""
+    from pyspark.sql import functions as F
+
+    read = lambda name: spark.read.format("delta").load(settings.table_uri(f"gold/{name}"))  # noqa: E731
+    out = {}
+    for table in tables:
+        if table == "heures_insertion_par_mois":
+            # Gold cells summed over every dimension but the month; months with targeted hours only
+            # (objectives spread into the future) have no realised hours and no baseline row.
+            out[table] = read("heures_insertion").groupBy("mois").agg(
+                F.round(F.sum("heures_realisees"), 6).alias("heures_realisees")).filter(
+                F.col("heures_realisees") != 0).toPandas()
+        else:
+            out[table] = read(table).toPandas()
+    return out
