@@ -11,10 +11,22 @@ from collections import defaultdict
 from pathlib import Path
 
 
+def _open(path: Path):
+    """Event log files are zstd-compressed by default (Spark 4)."""
+    if path.suffix == ".zstd":
+        import io
+
+        import zstandard
+
+        raw = zstandard.ZstdDecompressor().stream_reader(path.open("rb"), read_across_frames=True)
+        return io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
+    return path.open(encoding="utf-8", errors="replace")
+
+
 def job_times(event_log: Path) -> list[dict]:
     """One row per Spark job: id, call site, seconds."""
     starts, out = {}, []
-    with event_log.open(encoding="utf-8", errors="replace") as f:
+    with _open(event_log) as f:
         for line in f:
             if '"SparkListenerJob' not in line[:60]:
                 continue
@@ -33,6 +45,8 @@ def job_times(event_log: Path) -> list[dict]:
 def by_call_site(event_logs: list[Path], top: int = 15, group_prefix: str = "") -> list[dict]:
     """The call sites whose jobs took longest (jobs of the job groups starting with ``group_prefix``)."""
     total: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+    # Spark 4 writes event logs as folders (eventlog_v2_<app>/events_<n>_<app>), one file per roll.
+    event_logs = [f for p in event_logs for f in (sorted(p.glob("events_*")) if p.is_dir() else [p])]
     for log in event_logs:
         for j in job_times(log):
             if not j["group"].startswith(group_prefix):

@@ -297,7 +297,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--work-dir", default=str(BENCH_DIR / ".work"))
     parser.add_argument("--keep", action="store_true", help="keep the generated data and lakes")
+    parser.add_argument("--report-only", action="store_true", help="rebuild the chart and table from the results")
     args = parser.parse_args()
+    if args.report_only:
+        write_chart(latest_results(), RESULTS_DIR / "bench.html")
+        print(fmt_table(latest_results()))
+        return
     args.monthly = set(args.monthly.split(","))
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     # Spark event logs: where the time goes, per stage (bench/profile.py), read back after the session ends.
