@@ -92,7 +92,7 @@ def test_mutated_documents_are_loaded_or_refused_with_a_reason(kind, n):
     (mutate.XML_ENTITY_ATTACKS[5], "unsupported XML encoding"),  # UTF-7
     (mutate.XML_ENTITY_ATTACKS[6], "unsupported XML encoding"),
     (b"\xff\xfe{\x00}\x00", "not UTF-8"),
-    (b"", "invalid JSON"),
+    (b"", "empty file"),
 ], ids=["json-100k-arrays", "json-100k-objects", "xml-100k", "int-5000-digits", "billion-laughs", "xxe",
         "parameter-entity", "external-dtd", "utf-7", "unknown-encoding", "utf-16-bom", "empty"])
 def test_named_attacks_are_refused_with_their_reason(data, reason):
