@@ -52,7 +52,7 @@ def test_airflow_backfill_equals_bulk(tmp_path, local_settings_factory):
 
     stack = AirflowStack(tmp_path / "airflow_home", OBS_LAKE_URI=backfilled.lake_uri,
                          OBS_INBOX_DIR=backfilled.inbox_dir, OBS_OUTPUT_DIR=backfilled.output_dir,
-                         OBS_SCHEDULE_END=f"{LAST}-28").setup()
+                         OBS_SCHEDULE_END=f"{LAST}-28", OBS_PUBLISH_PDF="false").setup()
     assert stack.query("SELECT count(*) FROM dag WHERE dag_id IN (?, ?, ?)", *CHAIN)[0][0] == 3
     for dag_id in CHAIN:
         airflow(stack.env, "dags", "unpause", dag_id)
@@ -80,7 +80,7 @@ def test_airflow_backfill_equals_bulk(tmp_path, local_settings_factory):
 
     started = time.monotonic()  # the bulk mode's command, in its own process (its JVM ends with it)
     env = {**os.environ, "OBS_LAKE_URI": bulk.lake_uri, "OBS_INBOX_DIR": bulk.inbox_dir,
-           "OBS_OUTPUT_DIR": bulk.output_dir}
+           "OBS_OUTPUT_DIR": bulk.output_dir, "OBS_PUBLISH_PDF": "false"}  # gold is compared, not PDFs
     proc = subprocess.run([sys.executable, "-m", "jobs.pipeline", "all", "--from", "2024-01", "--to", LAST,
                            "--run-id", "bulk"], env=env, capture_output=True, text=True, timeout=3600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
