@@ -20,8 +20,9 @@ from tests.ops.airflow_stack import AirflowStack, airflow
 
 pytestmark = [pytest.mark.airflow, pytest.mark.spark, pytest.mark.backfill]
 CHAIN = ("observatoire_monthly", "observatoire_transform", "observatoire_publish")
-# 12 months as the issue asks; OBS_TEST_BACKFILL_MONTHS=3 for a quicker check of the mechanism.
-MONTHS = int(os.environ.get("OBS_TEST_BACKFILL_MONTHS", "12"))
+# 6 months in `make test` (CI time: ~2 min per month through Airflow); OBS_TEST_BACKFILL_MONTHS=12 for the
+# issue's full year (passed here: ~25 min through Airflow, ~2.5 min bulk, 2026-11-28).
+MONTHS = int(os.environ.get("OBS_TEST_BACKFILL_MONTHS", "6"))
 LAST = f"2024-{MONTHS:02d}"
 
 
