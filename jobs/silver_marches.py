@@ -6,9 +6,12 @@ or in ``quarantine/marches`` with its raw payload, the rule ids and readable mes
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 
 import pandas as pd
 from pyspark import StorageLevel
@@ -20,7 +23,7 @@ from jobs import quality
 from jobs.bronze_decp import BRONZE_SCHEMA, BRONZE_TABLE
 from jobs.decp.normalize import normalize_marche
 from jobs.decp.records import KIND_MARCHE, KIND_UNKNOWN
-from jobs.delta_io import read_table, write_table
+from jobs.delta_io import read_table, table_exists, write_table
 from jobs.raw_files import landed_name
 from jobs.settings import Settings
 from schemas.rules import RULES
@@ -60,6 +63,9 @@ NORMALIZED_SCHEMA = T.StructType(
 )
 SILVER_COLUMNS = [n for n, _ in NORMALIZED_FIELDS if n not in ("titulaires", "issues", "modifications")] + LINEAGE
 MODIFICATIONS_TABLE = "silver/marches_modifications"
+# The Python normaliser's output per bronze record, kept between loads: a monthly load normalises only
+# the new loads instead of the whole history (bench, issue 8; decision 99).
+NORMALIZED_TABLE = "silver/marches_normalized"
 
 
 def _normalize_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -84,6 +90,58 @@ def normalize(bronze: DataFrame) -> DataFrame:
     out = records.select(*LINEAGE, "record_json", "decp_format").mapInPandas(_normalize_batches, NORMALIZED_SCHEMA)
     return (out.withColumn("date_notification", F.to_date("date_notification"))
                .withColumn("date_publication", F.to_date("date_publication")))
+
+
+@functools.cache
+def normalizer_version() -> str:
+    """Hash of the code and referential the normaliser depends on: any change re-normalises everything."""
+    root = Path(__file__).resolve().parent.parent
+    files = [root / "jobs" / "decp" / "normalize.py", root / "jobs" / "silver_marches.py",
+             root / "schemas" / "rules.py", *sorted((root / "schemas" / "referential").rglob("*"))]
+    digest = hashlib.sha256()
+    for f in files:
+        if f.is_file() and "__pycache__" not in f.parts:
+            digest.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def normalized_incremental(spark: SparkSession, settings: Settings, bronze: DataFrame) -> tuple[DataFrame, dict]:
+    """``normalize(bronze)``, reusing what an earlier load normalised with the same normaliser version.
+
+    Bronze is append-only and each load appends in one commit, so a load whose record count is unchanged
+    is the same set of records: its normalised rows are reused. Other loads (new, grown, or normalised by
+    another version) are normalised now. Returns the frame and what was reused/normalised.
+    """
+    version = normalizer_version()
+    records = bronze.filter(F.col("record_kind").isin(KIND_MARCHE, KIND_UNKNOWN))
+    in_bronze = {r["load_id"]: r["n"] for r in records.groupBy("load_id").agg(F.count("*").alias("n")).collect()}
+    uri = settings.table_uri(NORMALIZED_TABLE)
+    cached_counts: dict = {}
+    stale = False
+    if table_exists(spark, uri):
+        cached = spark.read.format("delta").load(uri)
+        if "normalizer_version" in cached.columns:
+            for r in cached.groupBy("load_id", "normalizer_version").agg(F.count("*").alias("n")).collect():
+                if r["normalizer_version"] == version and in_bronze.get(r["load_id"]) == r["n"]:
+                    cached_counts[r["load_id"]] = r["n"]
+                else:
+                    stale = True
+        else:
+            stale = True
+    reuse = sorted(cached_counts)
+    fresh = normalize(records.filter(~F.col("load_id").isin(reuse))).withColumn("normalizer_version",
+                                                                               F.lit(version))
+    if stale:  # rows of another version or of a changed load: rewrite the cache without them
+        keep = spark.read.format("delta").load(uri).filter(
+            (F.col("normalizer_version") == version) & F.col("load_id").isin(reuse)) if reuse else None
+        rows = fresh if keep is None else keep.unionByName(fresh)
+        write_table(rows, settings, NORMALIZED_TABLE)
+    elif len(reuse) < len(in_bronze):
+        write_table(fresh, settings, NORMALIZED_TABLE, mode="append")
+    out = spark.read.format("delta").load(uri).drop("normalizer_version") if in_bronze else normalize(records)
+    return out, {"loads_reused": len(reuse), "loads_normalized": len(in_bronze) - len(reuse),
+                 "records_reused": sum(cached_counts.values()),
+                 "records_normalized": sum(in_bronze.values()) - sum(cached_counts.values())}
 
 
 def deduplicate(valid: DataFrame) -> tuple[DataFrame, DataFrame]:
@@ -117,7 +175,12 @@ def modifications_history(kept: DataFrame) -> DataFrame:
 
 def check(bronze: DataFrame, today: date) -> DataFrame:
     """Bronze records normalised (the Python normaliser) with their rule issues."""
-    return quality.apply_rules(normalize(bronze), "marches", today)
+    return check_normalized(normalize(bronze), today)
+
+
+def check_normalized(normalized: DataFrame, today: date) -> DataFrame:
+    """Normalised records with their rule issues (the rules that depend on today are applied every run)."""
+    return quality.apply_rules(normalized, "marches", today)
 
 
 def build(bronze: DataFrame, today: date) -> tuple[DataFrame, DataFrame, DataFrame, DataFrame]:
@@ -155,8 +218,10 @@ def silver_contract(today: date):
 
 def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime) -> dict:
     bronze = read_table(spark, settings, BRONZE_TABLE, BRONZE_SCHEMA)
-    # The normaliser runs in Python: once, cached, rather than once per output table and count (bench, issue 8).
-    checked = check(bronze, now.date()).persist(StorageLevel.MEMORY_AND_DISK)
+    # The normaliser runs in Python: on new loads only, then cached, rather than once per output table and
+    # count (bench, issue 8).
+    normalized, reuse = normalized_incremental(spark, settings, bronze)
+    checked = check_normalized(normalized, now.date()).persist(StorageLevel.MEMORY_AND_DISK)
     silver, titulaires, quarantine, modifications = split(checked)
     silver, quarantine = silver.cache(), quarantine.cache()
     n_in = bronze.filter(F.col("record_kind").isin(KIND_MARCHE, KIND_UNKNOWN)).count()
@@ -179,5 +244,6 @@ def run(spark: SparkSession, settings: Settings, load_id: str, now: datetime) ->
     return {
         "table": SILVER_TABLE, "rows_in": n_in, "rows_written": n_silver, "rows_quarantined": n_quarantine,
         "details": {"quarantine_by_rule": dict(sorted(per_rule.items())), "titulaires_written": n_tit,
+                    "normalizer": reuse,
                     "concessions_not_in_scope": bronze.filter(F.col("record_kind") == "contrat-concession").count()},
     }

@@ -123,3 +123,39 @@ def test_2019_records_are_unknown_in_gold(spark):
     silver, _, _, _ = silver_marches.build(bronze_rows(spark, [marche()], fmt="2019"), TODAY)
     cats = {r.consideration_sociale for r in gold_marches.build(silver).collect()}
     assert cats == {"INCONNUE", "TOUTES"}
+
+
+def _load(spark, records, load_id, first_index=0):
+    rows = [(f"{load_id}.json", f"sha-{load_id}", first_index + i, "2022", "marche", json.dumps(r), load_id,
+             datetime(2026, 11, 1)) for i, r in enumerate(records)]
+    return spark.createDataFrame(rows, BRONZE_SCHEMA)
+
+
+def _normalized_rows(df):
+    return sorted((r["source_file"], r["record_index"], r["uid"], r["montant"]) for r in df.collect())
+
+
+def test_normaliser_output_is_reused_per_load_and_redone_when_the_load_or_the_normaliser_changes(
+        spark, local_settings, monkeypatch):
+    first = _load(spark, [marche(id="A1", montant=1000), marche(id="A2", montant=2000)], "load-1")
+    out, done = silver_marches.normalized_incremental(spark, local_settings, first)
+    assert done == {"loads_reused": 0, "loads_normalized": 1, "records_reused": 0, "records_normalized": 2}
+    assert [r[2:] for r in _normalized_rows(out)] == [(f"{VALID_SIRET}A1", 1000.0), (f"{VALID_SIRET}A2", 2000.0)]
+
+    both = first.unionByName(_load(spark, [marche(id="B1", montant=3000)], "load-2"))
+    out, done = silver_marches.normalized_incremental(spark, local_settings, both)
+    assert done == {"loads_reused": 1, "loads_normalized": 1, "records_reused": 2, "records_normalized": 1}
+    assert _normalized_rows(out) == _normalized_rows(silver_marches.normalize(both))
+
+    # load-1 got one more record (a retried load): load-1 is redone, load-2 reused, nothing doubled
+    grown = both.unionByName(_load(spark, [marche(id="A3", montant=4000)], "load-1", first_index=2))
+    out, done = silver_marches.normalized_incremental(spark, local_settings, grown)
+    assert done == {"loads_reused": 1, "loads_normalized": 1, "records_reused": 1, "records_normalized": 3}
+    assert _normalized_rows(out) == _normalized_rows(silver_marches.normalize(grown))
+    assert out.count() == 4
+
+    # another normaliser (code or referential changed): everything is normalised again
+    monkeypatch.setattr(silver_marches, "normalizer_version", lambda: "another")
+    out, done = silver_marches.normalized_incremental(spark, local_settings, grown)
+    assert done == {"loads_reused": 0, "loads_normalized": 2, "records_reused": 0, "records_normalized": 4}
+    assert _normalized_rows(out) == _normalized_rows(silver_marches.normalize(grown))

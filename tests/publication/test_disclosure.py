@@ -116,3 +116,24 @@ def test_official_examples_conform_to_the_official_schema():
     assert od.record_errors(typed) == []
     assert od.record_errors(od.conform(dict(rec, offresRecues="beaucoup"),
                                        od.official_schema()["definitions"]["marche"]))
+
+
+def test_fast_validator_agrees_with_jsonschema_on_real_and_broken_records():
+    """fastjsonschema only clears records quickly: it must accept exactly what jsonschema accepts."""
+    from jsonschema import Draft7Validator
+
+    marche = od.official_schema()["definitions"]["marche"]
+    records = []
+    for name in ("format-2022-v2/json_marches_avec_modifications.json", "format-2022-v2/json_marches_concessions.json",
+                 "dirty/decp-processing_decp_test_2022.json"):
+        doc = json.loads((PROJECT_ROOT / "samples/decp" / name).read_text(encoding="utf-8"))
+        records += [od.conform(m, marche) for m in (doc.get("marches") or {}).get("marche", []) if isinstance(m, dict)]
+    broken = [dict(records[0], offresRecues="beaucoup"), dict(records[0], montant="cher"), {"id": 3},
+              dict(records[0], titulaires=[{"titulaire": {"id": 55204599900869}}]), {}]
+    slow = Draft7Validator({**od.official_schema(), "$ref": "#/definitions/marche"})
+    verdicts = [(od._passes("#/definitions/marche", r), slow.is_valid(r)) for r in records + broken]
+    assert len(records) >= 5 and all(fast == jsonschema for fast, jsonschema in verdicts), verdicts
+    assert [fast for fast, _ in verdicts[-len(broken):]] == [False] * len(broken)
+    assert any(fast for fast, _ in verdicts)  # real records pass
+    assert records[0] == od.conform(records[0], marche)  # validation wrote no default into the data
+    assert "raw.githubusercontent" not in json.dumps(od.official_schema()["definitions"]["marche"]["properties"])
