@@ -240,16 +240,16 @@ def fmt_table(results: list[dict]) -> str:
             r["scale"], f"{r['contracts']:,}", *[b[s]["wall_s"] for s in STAGES], b["total"]["wall_s"],
             b["total"]["cpu_s"], round(b["total"]["peak_rss_mib"] / 1024, 2), r["baseline"]["wall_s"],
             r["ratio_pipeline_to_duckdb"], "yes" if r["baseline_equal"] else "NO",
-            b["publish"].get("parts_s", {}).get("site", b["publish"]["wall_s"]),
+            b["publish"].get("parts_s", {}).get("site", "–"),
             one["total"]["wall_s"] if one else "–", mon["total"]["wall_s"] if mon else "–",
             r.get("ratio_next_month_to_first_month", "–")]) + " |")
     return "\n".join(lines)
 
 
-def latest_results() -> list[dict]:
+def latest_results(folder: Path = RESULTS_DIR) -> list[dict]:
     """The newest result file of each scale."""
     by_scale: dict[str, dict] = {}
-    for f in sorted(RESULTS_DIR.glob("*.json")):
+    for f in sorted(folder.glob("*.json")):
         if f.name.endswith(".partial.json"):
             continue
         r = json.loads(f.read_text(encoding="utf-8"))
@@ -311,10 +311,14 @@ def main() -> None:
     parser.add_argument("--work-dir", default=str(BENCH_DIR / ".work"))
     parser.add_argument("--keep", action="store_true", help="keep the generated data and lakes")
     parser.add_argument("--report-only", action="store_true", help="rebuild the chart and table from the results")
+    parser.add_argument("--results", default=str(RESULTS_DIR),
+                        help="with --report-only: the folder of result files to print (e.g. an earlier run's)")
     args = parser.parse_args()
     if args.report_only:
-        write_chart(latest_results(), RESULTS_DIR / "bench.html")
-        print(fmt_table(latest_results()))
+        results = latest_results(Path(args.results))
+        if Path(args.results).resolve() == RESULTS_DIR.resolve():
+            write_chart(results, RESULTS_DIR / "bench.html")
+        print(fmt_table(results))
         return
     args.monthly = set(args.monthly.split(","))
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
