@@ -1,8 +1,10 @@
 """Wall time, CPU time and peak memory of a block of code, over this process and its children (the JVM).
 
-CPU: user + system seconds of the process tree (psutil; children that ended are counted through
-``cpu_times().children_*``). Memory: the RSS of the tree (Python + Spark's JVM + Python workers), sampled
-every ``interval`` seconds by a thread; the peak is the largest sample.
+CPU: user + system seconds of every process seen in the tree (psutil), each counted at its last sample:
+a Python worker or browser that ended keeps the CPU it had used (its parent, not this process, reaps it,
+so ``children_*`` times would miss it and a tree sum would go down). Memory: the RSS of the tree
+(Python + Spark's JVM + Python workers), sampled every ``interval`` seconds by a thread; the peak is the
+largest sample.
 """
 
 from __future__ import annotations
@@ -18,19 +20,6 @@ import psutil
 def _tree() -> list[psutil.Process]:
     me = psutil.Process()
     return [me, *me.children(recursive=True)]
-
-
-def tree_cpu_seconds() -> float:
-    total = 0.0
-    for p in _tree():
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-            if p.pid == psutil.Process().pid:
-                total += t.children_user + t.children_system
-        except psutil.Error:
-            continue
-    return total
 
 
 def tree_rss_bytes() -> int:
@@ -56,13 +45,28 @@ class Sampler:
 
     def __init__(self, interval: float = 0.25):
         self.interval, self.peak = interval, 0
+        self._cpu: dict[tuple[int, float], float] = {}  # (pid, start time) -> CPU seconds at its last sample
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds used so far by every process seen in the tree (never decreases)."""
+        with self._lock:
+            for p in _tree():
+                try:
+                    with p.oneshot():
+                        t, key = p.cpu_times(), (p.pid, p.create_time())
+                except psutil.Error:
+                    continue
+                self._cpu[key] = max(self._cpu.get(key, 0.0), t.user + t.system)
+            return sum(self._cpu.values())
+
     def _run(self) -> None:
         while not self._stop.is_set():
             self.peak = max(self.peak, tree_rss_bytes())
+            self.cpu_seconds()
             self._stop.wait(self.interval)
 
     def reset(self) -> None:
@@ -78,10 +82,10 @@ def measured(sampler: Sampler):
     """``with measured(s) as m:`` fills ``m`` (wall, CPU, peak RSS of the block) when the block ends."""
     m = Measure()
     sampler.reset()
-    cpu0, t0 = tree_cpu_seconds(), time.perf_counter()
+    cpu0, t0 = sampler.cpu_seconds(), time.perf_counter()
     try:
         yield m
     finally:
         m.wall_s = round(time.perf_counter() - t0, 2)
-        m.cpu_s = round(tree_cpu_seconds() - cpu0, 2)
+        m.cpu_s = round(sampler.cpu_seconds() - cpu0, 2)
         m.peak_rss_mib = round(max(sampler.peak, tree_rss_bytes()) / 2**20, 1)

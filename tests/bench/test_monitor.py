@@ -1,0 +1,28 @@
+"""The benchmark's CPU figure keeps the time of processes that ended under a living parent (like Python
+workers under Spark's JVM): a process tree sum would lose it and could even go negative."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from bench.monitor import Sampler, measured
+
+BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6: pass\n"
+
+
+def test_cpu_of_a_grandchild_that_ended_is_kept():
+    sampler = Sampler(interval=0.05)
+    # the grandchild burns 0.6 s of CPU and ends; its parent (the shell) lives on and reaps it
+    parent = subprocess.Popen(["bash", "-c", f'"{sys.executable}" -c "$BURN"; sleep 5'], env={"BURN": BURN})
+    try:
+        with measured(sampler) as m:
+            time.sleep(2.0)
+        assert parent.poll() is None  # still alive: nothing was reaped by this process
+    finally:
+        parent.kill()
+        parent.wait()
+        sampler.stop()
+    assert 0.5 <= m.cpu_s < 2.0 + 0.5
+    assert m.wall_s >= 2.0 and m.peak_rss_mib > 0
