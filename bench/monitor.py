@@ -2,9 +2,10 @@
 
 CPU: user + system seconds of every process seen in the tree (psutil), each counted at its last sample:
 a Python worker or browser that ended keeps the CPU it had used (its parent, not this process, reaps it,
-so ``children_*`` times would miss it and a tree sum would go down). Memory: the RSS of the tree
-(Python + Spark's JVM + Python workers), sampled every ``interval`` seconds by a thread; the peak is the
-largest sample.
+so ``children_*`` times would miss it and a tree sum would go down). Memory: the proportional set size
+(PSS) of the tree (Python + Spark's JVM + Python workers), sampled every ``interval`` seconds by a thread;
+the peak is the largest sample. PSS counts a page shared by several processes once in all (Spark's Python
+workers are forked from one daemon and share most of their pages): a sum of RSS would count it in each.
 """
 
 from __future__ import annotations
@@ -23,10 +24,17 @@ def _tree() -> list[psutil.Process]:
 
 
 def tree_rss_bytes() -> int:
+    """Memory of the process tree: the sum of PSS (Linux), of RSS where PSS is not available."""
     total = 0
     for p in _tree():
         try:
-            total += p.memory_info().rss
+            info = p.memory_full_info()
+            total += getattr(info, "pss", info.rss)
+        except psutil.AccessDenied:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                continue
         except psutil.Error:
             continue
     return total

@@ -160,7 +160,9 @@ def bench_scale(label: str, n: int, args, sampler: Sampler) -> dict:
     end = date.fromisoformat(args.end + "-01")
     result: dict = {"scale": label, "contracts": n, "start": args.start, "end": args.end, "machine": machine(),
                     "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "spark_driver_memory": os.environ.get("OBS_SPARK_DRIVER_MEMORY", "4g")}
+                    "spark_driver_memory": os.environ.get("OBS_SPARK_DRIVER_MEMORY", "4g"),
+                    # peak_rss_mib fields: the process tree's PSS (bench/monitor.py); results before this key: RSS
+                    "memory_measure": "pss"}
     with measured(sampler) as m:
         summary = generate_all(data, n, start, end, seed=args.seed, facilitator_period="month")
     result["generator"] = {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "files": len(summary.files),
@@ -230,7 +232,7 @@ def bench_scale(label: str, n: int, args, sampler: Sampler) -> dict:
 
 def fmt_table(results: list[dict]) -> str:
     """The README table: one row per scale."""
-    head = ("| scale | contracts | " + " | ".join(f"{s} s" for s in STAGES) + " | total s | CPU s | peak RSS GiB "
+    head = ("| scale | contracts | " + " | ".join(f"{s} s" for s in STAGES) + " | total s | CPU s | peak mem GiB "
             "| DuckDB s | ratio | equal | site s | first month s | M+1 s | M+1 / first |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
@@ -275,10 +277,10 @@ def write_chart(results: list[dict], path: Path) -> None:
         fig2.add_bar(name=name, x=[r["scale"] for r in monthly], y=[r[key]["total"]["wall_s"] for r in monthly])
     fig2.update_layout(title="Monthly mode, wall time (s)", yaxis_title="seconds")
     fig3 = go.Figure()
-    fig3.add_scatter(name="pipeline peak RSS (GiB)", x=scales, y=[r["bulk"]["total"]["peak_rss_mib"] / 1024
+    fig3.add_scatter(name="pipeline peak memory (GiB)", x=scales, y=[r["bulk"]["total"]["peak_rss_mib"] / 1024
                                                                    for r in results], mode="lines+markers")
-    fig3.add_scatter(name="DuckDB peak RSS (GiB)", x=scales, y=[r["baseline"]["peak_rss_mib"] / 1024 for r in results],
-                     mode="lines+markers")
+    fig3.add_scatter(name="DuckDB step peak memory (GiB)", x=scales,
+                     y=[r["baseline"]["peak_rss_mib"] / 1024 for r in results], mode="lines+markers")
     fig3.update_layout(title="Peak memory of the process tree (GiB)")
     parts = [fig.to_html(full_html=False, include_plotlyjs=True)]
     parts += [f.to_html(full_html=False, include_plotlyjs=False) for f in (fig2, fig3)]
