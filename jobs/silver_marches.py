@@ -11,7 +11,6 @@ import hashlib
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 
 import pandas as pd
 from pyspark import StorageLevel
@@ -25,7 +24,7 @@ from jobs.decp.normalize import normalize_marche
 from jobs.decp.records import KIND_MARCHE, KIND_UNKNOWN
 from jobs.delta_io import read_table, table_exists, write_table
 from jobs.raw_files import landed_name
-from jobs.settings import Settings
+from jobs.settings import PROJECT_ROOT, Settings
 from schemas.rules import RULES
 
 SILVER_TABLE = "silver/marches"
@@ -95,7 +94,7 @@ def normalize(bronze: DataFrame) -> DataFrame:
 @functools.cache
 def normalizer_version() -> str:
     """Hash of the code and referential the normaliser depends on: any change re-normalises everything."""
-    root = Path(__file__).resolve().parent.parent
+    root = PROJECT_ROOT
     files = [root / "jobs" / "decp" / "normalize.py", root / "jobs" / "silver_marches.py",
              root / "schemas" / "rules.py", *sorted((root / "schemas" / "referential").rglob("*"))]
     digest = hashlib.sha256()
