@@ -24,7 +24,7 @@ demo: airflow-db generate  ## the whole pipeline through Airflow on the local la
 	@$(AIRFLOW_ENV) && time (for d in observatoire_monthly observatoire_transform observatoire_publish; do \
 	  $(ROOT)/.venv/bin/airflow dags test $$d $(DEMO_DATE) || exit 1; done) > $(ROOT)/.airflow/demo.log 2>&1 \
 	  || { tail -50 $(ROOT)/.airflow/demo.log; exit 1; }
-	@$(AIRFLOW_ENV) && $(PY) -m jobs.summary
+	@$(AIRFLOW_ENV) && $(PY) -m jobs.ops.summary
 
 test: setup  ## lint, then the whole test suite (unit, Spark + Delta, S3 server, Airflow)
 	@$(ROOT)/.venv/bin/ruff check $(ROOT)

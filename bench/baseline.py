@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from jobs.decp.records import parse_document
+from jobs.ingest.decp_records import parse_document
 from schemas.referential import REFERENTIAL_DIR
 
 SQL_DIR = Path(__file__).parent / "sql"

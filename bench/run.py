@@ -85,7 +85,7 @@ def run_pipeline(settings, run_id: str, sampler: Sampler, on_stage=None) -> dict
         "gold": [lambda: p.gold_marches(run_id, settings), lambda: p.gold_indicators(run_id, settings)],
         "publish": [lambda: p.publish(run_id, settings)],
     }
-    from jobs.spark import get_spark
+    from jobs.core.spark import get_spark
 
     sc = get_spark(settings).sparkContext
     reports, out = [], {}
@@ -142,15 +142,15 @@ def link_inbox(src: Path, dst: Path, keep) -> int:
 
 def settings_for(base, root: Path):
     root.mkdir(parents=True, exist_ok=True)
-    return dataclasses.replace(base, lake_uri=str(root / "lake"), inbox_dir=str(root / "inbox"),
+    return base.replace(lake_uri=str(root / "lake"), inbox_dir=str(root / "inbox"),
                                output_dir=str(root / "output"))
 
 
 def bench_scale(label: str, n: int, args, sampler: Sampler) -> dict:
     from bench.baseline import FAMILIES, compare, gold_frames, run_baseline
     from generator.core import generate_all
-    from jobs.settings import Settings
-    from jobs.spark import get_spark
+    from jobs.core.settings import Settings
+    from jobs.core.spark import get_spark
 
     work = Path(args.work_dir) / label
     if work.exists():
@@ -341,7 +341,7 @@ def main() -> None:
         written.append(out)
         print(f"[bench {label}] written {out}", flush=True)
     sampler.stop()
-    from jobs.spark import get_spark
+    from jobs.core.spark import get_spark
 
     get_spark().stop()  # flushes the event log
     add_profiles(written, sorted(event_dir.glob("*")))

@@ -6,14 +6,15 @@
   `<source>/<YYYY-MM>/` up to that month), then load bronze in one Spark session. It emits one asset per
   source (`bronze_<source>`). This is the DAG to backfill: `airflow backfill create --dag-id
   observatoire_monthly --from-date 2019-01-01 --to-date 2019-12-01 --max-active-runs 1`.
-* `observatoire_transform` (when all five bronze assets were updated): silver, entity resolution, gold;
-  emits the `gold` asset.
+* `observatoire_transform` (when all five bronze assets were updated): silver, entity resolution, gold, in
+  one task (one Spark session: each task would start its own JVM); emits the `gold` asset.
 * `observatoire_publish` (when `gold` was updated): `pipeline.publish` (dashboards and everything published).
 * `ingest_<source>` (manual): the same ingestion for one source, when a file arrives mid-month; it is
   transformed with the next monthly load (or trigger `observatoire_transform` by hand).
 
-Every task that writes Delta tables runs in the pool of its table family (`lake_bronze`, `lake_silver`,
-`lake_gold`, one slot each: `make airflow-db` creates them), so one writer at a time touches a table.
+Every task that writes Delta tables runs in the pool of its table family (`lake_bronze` for bronze and the
+file quarantine, `lake_transform` for silver, quarantines, quality and gold; one slot each: `make airflow-db`
+creates them), so one writer at a time touches a table.
 A failed task records an alert in `<output>/alerts/alerts.jsonl` (and mails it when SMTP is configured).
 Code lives in `jobs/`; this file only wires it.
 """
@@ -25,17 +26,15 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG, Asset, TaskGroup, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from jobs import maintenance, monitoring, pipeline
-from jobs.alerts import on_failure
-from jobs.settings import Settings
+from jobs import pipeline
+from schemas.referential import DECP_START
 
 DEFAULT_ARGS = {"owner": "observatoire", "retries": 2, "retry_delay": timedelta(minutes=1),
-                "retry_exponential_backoff": True, "on_failure_callback": on_failure}
-START = datetime(2018, 10, 1)  # DECP open data starts in October 2018
-_END = Settings.from_env().schedule_end  # OBS_SCHEDULE_END: freezes the schedule (tests of backfills)
-END = datetime.fromisoformat(_END) if _END else None
+                "retry_exponential_backoff": True, "on_failure_callback": pipeline.on_failure}
+START = datetime.combine(DECP_START, datetime.min.time())
+END = pipeline.schedule_end()  # OBS_SCHEDULE_END: freezes the schedule (tests of backfills)
 MONTHLY = CronDataIntervalTimetable("0 0 1 * *", timezone="UTC")
-POOL_BRONZE, POOL_SILVER, POOL_GOLD = "lake_bronze", "lake_silver", "lake_gold"
+POOL_BRONZE, POOL_TRANSFORM = "lake_bronze", "lake_transform"
 BRONZE = {s: Asset(name=f"bronze_{s}", uri=f"lake://observatoire/bronze/{s}", group="bronze")
           for s in pipeline.SOURCES}
 GOLD = Asset(name="gold", uri="lake://observatoire/gold", group="gold")
@@ -106,31 +105,12 @@ with DAG(
     tags=["transform", "silver", "gold"],
     doc_md=__doc__,
 ):
-    @task(pool=POOL_SILVER)
-    def silver() -> dict:
-        return pipeline.silver_marches(_run_id())
+    @task(pool=POOL_TRANSFORM, outlets=[GOLD])
+    def transform() -> list[dict]:
+        """silver -> entity resolution -> gold (one writer of silver and gold at a time: its pool)."""
+        return pipeline.transform(_run_id())
 
-    @task(pool=POOL_SILVER)
-    def silver_sources(_silver: dict) -> dict:
-        return pipeline.silver_sources(_run_id())
-
-    @task(pool=POOL_SILVER)
-    def entity_resolution(_silver_sources: dict) -> dict:
-        return pipeline.entity_resolution(_run_id())
-
-    @task(pool=POOL_GOLD)
-    def gold(_resolution: dict) -> dict:
-        return pipeline.gold_marches(_run_id())
-
-    @task(pool=POOL_GOLD, outlets=[GOLD])
-    def gold_indicators(_gold: dict) -> dict:
-        return pipeline.gold_indicators(_run_id())
-
-    s = silver()
-    ss = silver_sources(s)
-    er = entity_resolution(ss)
-    g = gold(er)
-    run_report(s, ss, er, g, gold_indicators(g))
+    run_report(transform())
 
 
 with DAG(
@@ -188,19 +168,19 @@ with DAG(
 ):
     @task(retries=0)
     def check_freshness() -> dict:
-        return monitoring.run_check("freshness")
+        return pipeline.check("freshness")
 
     @task(retries=0)
     def check_quarantine() -> dict:
-        return monitoring.run_check("quarantine")
+        return pipeline.check("quarantine")
 
     @task
     def table_stats() -> str:
-        return str(monitoring.run_table_stats())
+        return str(pipeline.table_stats())
 
     @task(trigger_rule="all_done")
     def ops_page(_stats: str) -> str:
-        return str(monitoring.run_ops_page())
+        return str(pipeline.ops_page())
 
     ops_page(table_stats())
     check_freshness()
@@ -223,15 +203,15 @@ when a table's log has gone more than `delta.checkpointInterval` commits without
 """,
 ):
     families = []
-    for family, pool in (("bronze", POOL_BRONZE), ("silver", POOL_SILVER), ("gold", POOL_GOLD)):
+    for family, pool in (("bronze", POOL_BRONZE), ("silver", POOL_TRANSFORM), ("gold", POOL_TRANSFORM)):
         @task(task_id=f"maintain_{family}", pool=pool)
         def maintain(family: str = family) -> list[dict]:
-            return maintenance.run_family(family)
+            return pipeline.maintain(family)
 
         families.append(maintain())
 
     @task
     def check_checkpoints(*_done) -> int:
-        return len(maintenance.run_checkpoint_check())
+        return len(pipeline.check_checkpoints())
 
     check_checkpoints(*families)

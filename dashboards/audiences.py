@@ -50,14 +50,13 @@ def scope_marches(gold: Gold) -> pd.DataFrame:
     """Contracts of the observatory: executed in IDF (or not allocated), notified since October 2018."""
     df = gold["marches_par_mois_departement"].copy()
     df["mois"] = pd.to_datetime(df["mois"])
-    return df[df["departement"].isin([*IDF, "NON_VENTILE"]) & (df["mois"] >= pd.Timestamp("2018-10-01"))]
+    return df[df["departement"].isin([*IDF, ref.NOT_ALLOCATED]) & (df["mois"] >= pd.Timestamp(ref.DECP_START))]
 
 
 def home(gold: Gold, threshold: int, year: int) -> Page:
-    from dashboards.site import monthly_figure
 
     marches = scope_marches(gold)
-    totals = marches[marches["consideration_sociale"] == "TOUTES"]
+    totals = marches[marches["consideration_sociale"] == ref.ALL]
     hours = gold["heures_insertion"]
     benef = gold["beneficiaires"]
     benef_year = benef[(benef["dimension"] == "ensemble") & (benef["annee"] == year)]
@@ -75,7 +74,7 @@ def home(gold: Gold, threshold: int, year: int) -> Page:
     sections = [
         Section("Chiffres clés", kpis=kpis),
         Section("Marchés notifiés", figures=[
-            monthly_figure(marches),
+            charts.monthly_figure(marches),
             charts.departement_map({d: float(n) for d, n in by_dept.items()}, "Marchés par département d'exécution",
                                    "Marchés"),
         ], text="Les considérations sociales ne sont publiées que depuis le format 2022 des données essentielles "
@@ -111,7 +110,7 @@ def buyers(gold: Gold, threshold: int, year: int) -> Page:
     fig_cat = charts.bars(by_cat, "annee", "n_marches", "categorie_acheteur",
                           "Marchés avec une considération sociale par catégorie d'acheteur",
                           labels={r["code"]: r["label_fr"] for r in ref.code_rows("buyer_categories")} | {
-                              "INCONNUE": "Inconnue"}, x_title="Année", y_title="Marchés")
+                              ref.UNKNOWN: "Inconnue"}, x_title="Année", y_title="Marchés")
     by_type = social.groupby(["annee", "type_marche"], as_index=False)["n_marches"].sum()
     fig_type = charts.bars(by_type, "annee", "n_marches", "type_marche",
                            "Marchés avec une considération sociale par type de marché",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import plotly.express as px
 import plotly.graph_objects as go
 
 from dashboards.maps import choropleth
@@ -12,6 +13,35 @@ from schemas import referential as ref
 
 PALETTE = ["#386cb0", "#1b9e77", "#e6ab02", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666"]
 HOURS_PER_FTE = 1607  # legal yearly working time of a full-time job in France (35 h x 45.9 weeks)
+
+
+CATEGORY_LABELS = {cat: label for cat, label in ref.social_consideration_categories().values()}
+CATEGORY_COLORS = {"CLAUSE_SOCIALE": "#1b9e77", "CRITERE_SOCIAL": "#386cb0", "MARCHE_RESERVE": "#e6ab02",
+                   "AUCUNE": "#bdbdbd", ref.UNKNOWN: "#e5e5e5"}
+
+
+# The observatory covers Île-de-France since DECP open data began (October 2018).
+PERIOD_START = pd.Timestamp(ref.DECP_START)
+
+
+def observatory_scope(gold: pd.DataFrame) -> pd.DataFrame:
+    """Cells of the observatory: IDF départements (and IDF contracts not allocated), since October 2018."""
+    in_idf = gold["departement"].isin([*ref.IDF_DEPARTEMENTS, ref.NOT_ALLOCATED])
+    return gold[in_idf & (gold["mois"] >= PERIOD_START)]
+
+
+def monthly_figure(gold: pd.DataFrame) -> go.Figure:
+    df = gold[gold["consideration_sociale"] != ref.ALL]
+    df = df.groupby(["mois", "consideration_sociale"], as_index=False)["nb_marches"].sum()
+    df["Considération sociale"] = df["consideration_sociale"].map(CATEGORY_LABELS)
+    order = [CATEGORY_LABELS[c] for c in CATEGORY_COLORS]
+    fig = px.bar(df, x="mois", y="nb_marches", color="Considération sociale",
+                 category_orders={"Considération sociale": order},
+                 color_discrete_map={CATEGORY_LABELS[c]: color for c, color in CATEGORY_COLORS.items()},
+                 labels={"mois": "Mois de notification", "nb_marches": "Nombre de marchés"},
+                 title="Marchés notifiés par mois et considération sociale")
+    fig.update_layout(barmode="stack", legend_title_text="Considération sociale")
+    return fig
 
 
 def layout(fig: go.Figure, title: str, *, x: str = "", y: str = "", height: int = 420) -> go.Figure:

@@ -14,7 +14,7 @@ import plotly
 import plotly.express as px
 import plotly.graph_objects as go
 
-from dashboards.site import PLOTLY_JS
+from dashboards.page import PLOTLY_JS
 
 
 def freshness_figure(freshness: list[dict]) -> go.Figure:

@@ -32,8 +32,8 @@ METHODOLOGY = (
 def key_figures(gold: dict[str, pd.DataFrame], year: int) -> list[Kpi]:
     marches = gold["marches_par_mois_departement"].copy()
     marches["annee"] = pd.to_datetime(marches["mois"]).dt.year
-    totals = marches[(marches["consideration_sociale"] == "TOUTES") & (marches["annee"] == year)
-                     & marches["departement"].isin([*IDF, "NON_VENTILE"])]
+    totals = marches[(marches["consideration_sociale"] == ref.ALL) & (marches["annee"] == year)
+                     & marches["departement"].isin([*IDF, ref.NOT_ALLOCATED])]
     hours = gold["heures_insertion"]
     benef = gold["beneficiaires"]
     total = visible(benef[(benef["dimension"] == "ensemble") & (benef["annee"] == year)], ["n_personnes"])
@@ -97,8 +97,8 @@ def build_report(gold: dict[str, pd.DataFrame], year: int, out_dir: Path, qualit
     marches = gold["marches_par_mois_departement"].copy()
     marches["annee"] = pd.to_datetime(marches["mois"]).dt.year
     marches = marches[(marches["annee"] <= year) & (marches["annee"] >= 2018)
-                      & marches["departement"].isin([*IDF, "NON_VENTILE"])
-                      & (marches["consideration_sociale"] != "TOUTES")]
+                      & marches["departement"].isin([*IDF, ref.NOT_ALLOCATED])
+                      & (marches["consideration_sociale"] != ref.ALL)]
     by_year = marches.groupby(["annee", "consideration_sociale"], as_index=False)["nb_marches"].sum()
     labels = {cat: label for cat, label in ref.social_consideration_categories().values()}
     contracts = charts.bars(by_year, "annee", "nb_marches", "consideration_sociale",

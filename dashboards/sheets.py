@@ -63,7 +63,7 @@ def _cell(df: pd.DataFrame, key_col: str, key: str, period: Period) -> pd.Series
 
 def sheet_figures(fiches: pd.DataFrame, key_col: str, key: str, period: Period) -> dict:
     """The figures of one sheet: the period, the same period a year earlier and, for a year, its quarters.
-    ``fiches`` is protected already (``jobs.disclosure``: small cells and their complements are null)."""
+    ``fiches`` is protected already (``jobs.publish.disclosure``: small cells and their complements are null)."""
 
     def figures(p: Period) -> dict:
         row = _cell(fiches, key_col, key, p)
@@ -132,7 +132,7 @@ def buyer_sheets(gold: dict[str, pd.DataFrame], period: Period, out_dir: Path) -
     fiches = gold["fiches_acheteurs"]
     active = fiches[(fiches["annee"] == period.year) & (fiches["trimestre"] == period.quarter)
                     & ((fiches["n_marches"] > 0) | (fiches["heures_realisees"] > 0))
-                    & (fiches["acheteur_id"] != "INCONNU")]
+                    & (fiches["acheteur_id"] != ref.UNKNOWN)]
     buyers = gold.get("acheteurs", pd.DataFrame(columns=["siret", "nom", "categorie_acheteur"])).set_index("siret")
     out = []
     for siret in sorted(active["acheteur_id"].unique()):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from generator.core import generate_all, to_monthly_folders
 from generator.decp import DirtRates
-from jobs.settings import PROJECT_ROOT, Settings
+from jobs.core.settings import PROJECT_ROOT, Settings
 
 
 def main() -> None:

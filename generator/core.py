@@ -430,7 +430,7 @@ STRUCTURE_COLUMNS = ["pk", "siret", "name", "brand", "kind", "legal_form", "naf"
 
 def _write_structures(folder: Path, world) -> list[str]:
     """The register in le marché de l'inclusion's shape: the real sample rows, then EA / ESAT / GEIQ."""
-    from jobs.settings import PROJECT_ROOT
+    from jobs.core.settings import PROJECT_ROOT
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "structures_inclusion_idf.csv"

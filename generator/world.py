@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from stdnum import luhn
 
-from jobs.settings import PROJECT_ROOT
+from jobs.core.settings import PROJECT_ROOT
 from schemas import referential as ref
 
 

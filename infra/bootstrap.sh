@@ -30,6 +30,12 @@ if [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
 fi
 link "$venv" "$ROOT/.venv"
+# The project itself, editable: `python -m jobs.pipeline` and the DAGs import it from any directory, no
+# PYTHONPATH. The venv is shared by clones (keyed by the lock), so each bootstrap points it at its own clone.
+if ! "$venv/bin/python" -c 'import jobs, sys; sys.exit(jobs.__path__[0] != sys.argv[1])' "$ROOT/jobs" 2>/dev/null; then
+  log "installing the project (editable) from $ROOT"
+  "$venv/bin/uv" pip install -q --python "$venv/bin/python" --no-deps -e "$ROOT"
+fi
 
 # --- Spark extra jars (Delta Lake, hadoop-aws + AWS SDK v2) ----------------------------------
 jars="$CACHE/jars-$(hash_of "$ROOT/infra/jars/pom.xml")"

@@ -1,89 +1,101 @@
-"""The pipeline's stages, called by the Airflow tasks (and by ``python -m jobs.pipeline`` for debugging).
+"""The stage registry and the command line: which stage runs which job, in which order.
 
-Each stage returns its counts; ``write_run_report`` gathers them into ``<output>/runs/<run id>.json``.
+Airflow's tasks (``dags/``) and ``python -m jobs.pipeline`` call the functions here and nothing else. Each
+stage's ``run(ctx)`` (in its layer's package) says what it reads and writes; here a stage gets its context,
+its writer lock and its progress line, and returns its report, which ``write_run_report`` gathers into
+``<output>/runs/<run id>.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import re
+import sys
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 
-from jobs.settings import Settings
+from jobs.core import hooks
+from jobs.core.context import RunContext, utc_now
+from jobs.core.progress import progress
+from jobs.core.settings import Settings
+from jobs.ops.alerts import on_failure
+from schemas.sources import SOURCES
+
+# The job module of each stage, imported when the stage runs: the DAG file imports this registry at every
+# parse, and the jobs bring in Spark, pandas and Plotly (seconds of start-up a parse does not need).
+JOBS = {
+    "download": "jobs.ingest.download", "land": "jobs.ingest.landing",
+    "bronze_decp": "jobs.bronze.decp", "bronze_sources": "jobs.bronze.sources",
+    "silver_marches": "jobs.silver.marches", "silver_sources": "jobs.silver.sources",
+    "entity_resolution": "jobs.silver.resolution",
+    "gold_marches": "jobs.gold.marches", "gold_indicators": "jobs.gold.indicators",
+    "publish": "jobs.publish.publication",
+    "run_report": "jobs.ops.run_report", "monitoring": "jobs.ops.monitoring", "maintenance": "jobs.ops.maintenance",
+    "rotate_key": "jobs.ops.rotate_key", "locks": "jobs.core.locks",
+}
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+def job(name: str) -> ModuleType:
+    return importlib.import_module(JOBS[name])
 
 
-SOURCES = ("decp", "facilitateurs", "grand_paris", "structures", "sirene")
+__all__ = ["SOURCES", "STAGES", "on_failure", "run_all", "write_run_report"]
 
+
+def _ctx(run_id: str, settings: Settings | None, now: datetime | None = None) -> RunContext:
+    return RunContext(settings or Settings.from_env(), run_id, now or utc_now())
+
+
+def _locked(ctx: RunContext, stage: str, job: Callable[[RunContext], dict]):
+    """Run a Spark stage under its writer lock, held from reading its inputs to its last commit: two runs of
+    one stage (two months at once) would otherwise both load the same pending files, or write from stale reads."""
+    hooks.before_stage(stage)
+    with progress(stage) as step, job("locks").table_lock(ctx.settings, f"_stages/{stage}"):
+        started = time.perf_counter()
+        report = step.report = job(ctx)
+    if isinstance(report, dict):
+        report.setdefault("stage", stage)
+        report["seconds"] = round(time.perf_counter() - started, 1)
+    return report
+
+
+# --- stages --------------------------------------------------------------------------------------------
 
 def download_source(source: str, run_id: str, settings: Settings | None = None) -> dict:
     """Fetch the source's configured URLs (``OBS_DOWNLOADS_FILE``) into the inbox."""
-    from jobs.download import download_all, load_specs
-
-    settings = settings or Settings.from_env()
-    report = download_all(load_specs(settings.downloads_file), settings.inbox_path, source)
-    return {"stage": "download", **report}
+    ctx = _ctx(run_id, settings)
+    with progress(f"download {source}") as step:
+        step.report = job("download").run(ctx, source)
+    return step.report
 
 
 def land_source(source: str, run_id: str, settings: Settings | None = None, since: str | None = None,
                 until: str | None = None) -> dict:
     """Land the source's inbox: undated files and the month folders in [since, until] (``YYYY-MM``)."""
-    from jobs.landing import land_inbox
-
-    settings = settings or Settings.from_env()
-    result = land_inbox(settings, source, run_id, _now(), since=since, until=until)
-    return {"stage": "landing", "source": source, "since": since, "until": until,
-            "landed": len(result.landed), "skipped": len(result.skipped),
-            "refused": result.refused, "files": [e["key"] for e in result.landed]}
-
-
-def _stage_lock(settings: Settings, stage: str):
-    """The stage's writer lock, held from reading its inputs to its last commit: two runs of one stage
-    (two months at once) would otherwise both load the same pending files, or write from stale reads."""
-    from jobs import faults
-    from jobs.locks import table_lock
-
-    faults.barrier(stage)
-    return table_lock(settings, f"_stages/{stage}")
-
-
-def _spark_stage(module, run_id: str, settings: Settings | None) -> dict:
-    from jobs.spark import get_spark
-
-    settings = settings or Settings.from_env()
-    spark = get_spark(settings)
-    started = _now()
-    with _stage_lock(settings, module.__name__.rsplit(".", 1)[-1]):
-        report = module.run(spark, settings, run_id, started)
-    report.update(stage=module.__name__.rsplit(".", 1)[-1], seconds=(_now() - started).total_seconds())
-    return report
-
-
-def bronze_decp(run_id: str, settings: Settings | None = None) -> dict:
-    from jobs import bronze_decp as module
-
-    return _spark_stage(module, run_id, settings)
+    ctx = _ctx(run_id, settings)
+    with progress(f"land {source}") as step:
+        step.report = job("land").run(ctx, source, since=since, until=until)
+    return step.report
 
 
 def bronze_source(source: str, run_id: str, settings: Settings | None = None) -> dict:
     """Landed files of a source -> its bronze table(s)."""
+    ctx = _ctx(run_id, settings)
     if source == "decp":
-        return bronze_decp(run_id, settings)
-    from jobs.bronze_sources import run_source
-    from jobs.spark import get_spark
-
-    settings = settings or Settings.from_env()
-    started = _now()
-    with _stage_lock(settings, f"bronze_{source}"):
-        tables = run_source(get_spark(settings), settings, source, run_id, started)
+        return _locked(ctx, "bronze_decp", job("bronze_decp").run)
+    started = time.perf_counter()
+    tables = _locked(ctx, f"bronze_{source}", lambda c: job("bronze_sources").run(c, source))
     return {"stage": f"bronze_{source}", "source": source, "tables": tables,
-            "seconds": (_now() - started).total_seconds()}
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def bronze_decp(run_id: str, settings: Settings | None = None) -> dict:
+    return bronze_source("decp", run_id, settings)
 
 
 def bronze_sources(run_id: str, settings: Settings | None = None, sources: tuple[str, ...] = SOURCES) -> list[dict]:
@@ -92,28 +104,19 @@ def bronze_sources(run_id: str, settings: Settings | None = None, sources: tuple
 
 
 def silver_marches(run_id: str, settings: Settings | None = None) -> dict:
-    from jobs import silver_marches as module
-
-    return _spark_stage(module, run_id, settings)
+    return _locked(_ctx(run_id, settings), "silver_marches", job("silver_marches").run)
 
 
 def silver_sources(run_id: str, settings: Settings | None = None) -> dict:
-    """Facilitators' exports, structures, SIRENE and Grand Paris -> silver (+ quarantine, values to map)."""
-    from jobs import silver_sources as module
-
-    return _spark_stage(module, run_id, settings)
+    return _locked(_ctx(run_id, settings), "silver_sources", job("silver_sources").run)
 
 
 def entity_resolution(run_id: str, settings: Settings | None = None) -> dict:
-    from jobs import entity_resolution as module
-
-    return _spark_stage(module, run_id, settings)
+    return _locked(_ctx(run_id, settings), "entity_resolution", job("entity_resolution").run)
 
 
 def gold_marches(run_id: str, settings: Settings | None = None) -> dict:
-    from jobs import gold_marches as module
-
-    report = _spark_stage(module, run_id, settings)
+    report = _locked(_ctx(run_id, settings), "gold_marches", job("gold_marches").run)
     if report["details"]["contracts_counted"] != report["rows_in"]:
         raise RuntimeError(f"gold counts {report['details']['contracts_counted']} contracts, silver has "
                            f"{report['rows_in']}")
@@ -121,100 +124,30 @@ def gold_marches(run_id: str, settings: Settings | None = None) -> dict:
 
 
 def gold_indicators(run_id: str, settings: Settings | None = None) -> dict:
-    """The observatory's indicators (hours, beneficiaries, contracts by type, outcomes, Grand Paris charter)."""
-    from jobs import gold_indicators as module
-
-    return _spark_stage(module, run_id, settings)
-
-
-def run_file_name(run_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_") + ".json"
-
-
-def write_run_report(run_id: str, stages: list[dict], settings: Settings | None = None) -> Path:
-    """Rows in, written and quarantined per table; ``balanced`` says whether in = written + quarantined."""
-    settings = settings or Settings.from_env()
-    tables = []
-    for s in [t for stage in stages for t in (stage.get("tables") or [stage])]:
-        if "table" not in s:
-            continue
-        row = {k: s[k] for k in ("table", "rows_in", "rows_written", "rows_quarantined")}
-        # Gold cells aggregate rows (in != written by design); their conservation checks run in the jobs.
-        row["balanced"] = s["table"].startswith("gold/") or s["rows_in"] == s["rows_written"] + s["rows_quarantined"]
-        row["details"] = s.get("details", {})
-        tables.append(row)
-    report = {
-        "run_id": run_id,
-        "written_at": _now().isoformat(),
-        "lake_uri": settings.lake_uri,
-        "tables": tables,
-        "stages": stages,
-        "balanced": all(t["balanced"] for t in tables),
-    }
-    path = Path(settings.output_dir) / "runs" / run_file_name(run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    from dashboards.quality import write_quality
-
-    write_quality({**report, "run_file": path.name}, path.parent, Path(settings.output_dir))
-    if not report["balanced"]:
-        raise RuntimeError(f"run {run_id}: rows in != written + quarantined, see {path}")
-    return path
-
-
-# What the pages may show of silver: public registers and buyers (no person-level table ever leaves the lake).
-PUBLIC_SILVER = {"structures": ("silver/structures", ["siret", "raison_sociale", "type_structure", "famille",
-                                                      "commune", "departement", "latitude", "longitude"]),
-                 "acheteurs": ("silver/acheteurs", ["siret", "nom", "categorie_acheteur", "departement"])}
-
-
-def read_gold(spark, settings: Settings) -> dict:
-    """Every gold table (small aggregates) and the public silver columns, as pandas frames. Tables about
-    persons come protected by the same disclosure control as the open data (small cells and complements
-    nulled, ``secret_statistique`` = suppressed), so a page never shows what the open data hides."""
-    from jobs import disclosure, gold_indicators, gold_marches, opendata
-
-    names = [gold_marches.GOLD_TABLE, *gold_indicators.PUBLISHED]
-    frames = {}
-    for name in names:
-        df = spark.read.format("delta").load(settings.table_uri(name)).toPandas()
-        if name in opendata.PERSON_TABLES:
-            df = opendata.protect_gold(name, df, settings.small_cell_threshold)
-            df["secret_statistique"] = df[disclosure.SECRET]
-        frames[name.split("/", 1)[1]] = df
-    for key, (table, columns) in PUBLIC_SILVER.items():
-        frames[key] = spark.read.format("delta").load(settings.table_uri(table)).select(*columns).toPandas()
-    return frames
+    return _locked(_ctx(run_id, settings), "gold_indicators", job("gold_indicators").run)
 
 
 def publish(run_id: str, settings: Settings | None = None, as_of: datetime | None = None) -> dict:
-    """Everything published from gold: the site, the periodic sheets and the annual report (HTML + PDF),
-    and the open data (``<output>/opendata`` and the lake's public zone)."""
-    import pandas as pd
-
-    from dashboards.publish import publish_pages
-    from jobs.monitoring import run_ops_page
-    from jobs.opendata import publish_opendata
-    from jobs.spark import get_spark
-
-    settings = settings or Settings.from_env()
-    spark = get_spark(settings)
-    started = _now()
-    clock = time.perf_counter()
-    gold = read_gold(spark, settings)
-    read_seconds = round(time.perf_counter() - clock, 2)
-    pages = publish_pages(gold, Path(settings.output_dir), threshold=settings.small_cell_threshold,
-                          as_of=pd.Timestamp(as_of or started).tz_localize(None), sheet_period=settings.sheet_period,
-                          report_year=settings.report_year, chromium=settings.chromium, pdf=settings.publish_pdf)
-    opendata = publish_opendata(spark, settings, run_id)
-    ops = run_ops_page(settings)  # refreshed by the monitoring DAG too; here so the site never links to nothing
-    pages["seconds_by_part"] = {"read_gold": read_seconds, **pages["seconds_by_part"], "opendata": opendata["seconds"]}
-    return {"stage": "publish", **pages, "ops_page": str(ops), "opendata": opendata,
-            "seconds": (_now() - started).total_seconds()}
+    """Everything published from gold, then the operations page (refreshed by the monitoring DAG too; here
+    so the site never links to nothing)."""
+    ctx = _ctx(run_id, settings, as_of)
+    started = time.perf_counter()
+    with progress("publish") as step:
+        report = step.report = job("publish").run(ctx)
+    report["ops_page"] = str(job("monitoring").run_ops_page(ctx.settings))
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    return report
 
 
+# The transform, in order (silver -> resolution -> gold), then publication.
 STAGES = {"silver": silver_marches, "silver_sources": silver_sources, "resolution": entity_resolution,
           "gold": gold_marches, "gold_indicators": gold_indicators, "publish": publish}
+TRANSFORM = ("silver", "silver_sources", "resolution", "gold", "gold_indicators")
+
+
+def transform(run_id: str, settings: Settings | None = None) -> list[dict]:
+    """silver, entity resolution and gold, in one Spark session."""
+    return [STAGES[name](run_id, settings) for name in TRANSFORM]
 
 
 def run_all(run_id: str, settings: Settings | None = None, since: str | None = None,
@@ -228,31 +161,89 @@ def run_all(run_id: str, settings: Settings | None = None, since: str | None = N
         stages += [download_source(source, run_id, settings),
                    land_source(source, run_id, settings, since=since, until=until),
                    bronze_source(source, run_id, settings)]
-    stages += [fn(run_id, settings) for name, fn in STAGES.items() if name != "publish"]
+    stages += transform(run_id, settings)
     write_run_report(run_id, stages, settings)  # the report's data-quality section reads this run's figures
     return write_run_report(run_id, [*stages, publish(run_id, settings)], settings)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("stage", choices=["download", "land", "bronze", *STAGES, "all"])
+# --- operations (monitoring and maintenance DAGs, key rotation) ------------------------------------------
+
+def write_run_report(run_id: str, stages: list[dict], settings: Settings | None = None) -> Path:
+    """Rows in, written and quarantined per table into ``<output>/runs/<run id>.json``; raises when unbalanced."""
+    return job("run_report").write_run_report(run_id, stages, settings)
+
+
+def schedule_end() -> datetime | None:
+    """``OBS_SCHEDULE_END``: no scheduled monthly run after it (tests of backfills freeze the schedule)."""
+    end = Settings.from_env().schedule_end
+    return datetime.fromisoformat(end) if end else None
+
+
+def check(kind: str) -> dict:
+    """A monitoring check (``freshness`` or ``quarantine``); raises when a threshold is breached."""
+    return job("monitoring").run_check(kind, SOURCES)
+
+
+def table_stats() -> Path:
+    return job("monitoring").run_table_stats()
+
+
+def ops_page() -> Path:
+    return job("monitoring").run_ops_page()
+
+
+def maintain(family: str) -> list[dict]:
+    return job("maintenance").run_family(family)
+
+
+def check_checkpoints() -> list[dict]:
+    return job("maintenance").run_checkpoint_check()
+
+
+def rotate_pseudonymization_key(run_id: str, settings: Settings | None = None) -> dict:
+    """Delete what the old key made, reload from raw with the current key, rebuild everything after."""
+    settings = settings or Settings.from_env()
+    deleted = job("rotate_key").delete_pseudonymised(settings)
+    stages = [bronze_source(source, run_id, settings) for source in job("rotate_key").person_level_tables()]
+    stages += [STAGES[name](run_id, settings) for name in (*TRANSFORM, "publish")]
+    return {"deleted_tables": deleted, "run_report": str(write_run_report(run_id, stages, settings))}
+
+
+# --- command line ----------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stage", choices=["download", "land", "bronze", *STAGES, "transform", "all", "rotate-key"])
     parser.add_argument("--source", choices=SOURCES, default="decp", help="for download, land and bronze")
-    parser.add_argument("--run-id", default=f"cli__{_now():%Y%m%dT%H%M%S}")
+    parser.add_argument("--run-id", default=f"cli__{utc_now():%Y%m%dT%H%M%S}")
     parser.add_argument("--from", dest="since", metavar="YYYY-MM", help="land and all: first month folder")
     parser.add_argument("--to", dest="until", metavar="YYYY-MM", help="land and all: last month folder")
-    args = parser.parse_args()
+    parser.add_argument("--new-local-key", action="store_true",
+                        help="rotate-key, local lake without OBS_PSEUDONYMIZATION_KEY: make a new random key first")
+    args = parser.parse_args(argv)
     for bound in (args.since, args.until):
         if bound and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", bound):
             parser.error(f"months are YYYY-MM, got {bound!r}")
-    per_source = {"download": download_source, "land": land_source, "bronze": bronze_source}
+    per_source = {"download": download_source, "bronze": bronze_source}
     if args.stage == "all":
-        print(run_all(args.run_id, since=args.since, until=args.until))
+        out = run_all(args.run_id, since=args.since, until=args.until)
     elif args.stage == "land":
-        print(json.dumps(land_source(args.source, args.run_id, since=args.since, until=args.until), indent=2))
+        out = land_source(args.source, args.run_id, since=args.since, until=args.until)
     elif args.stage in per_source:
-        print(json.dumps(per_source[args.stage](args.source, args.run_id), indent=2, default=str))
+        out = per_source[args.stage](args.source, args.run_id)
+    elif args.stage == "transform":
+        out = transform(args.run_id)
+    elif args.stage == "rotate-key":
+        settings = Settings.from_env()
+        if args.new_local_key:
+            if settings.pseudonymization_key or settings.on_s3:
+                parser.error("--new-local-key is for a local lake without OBS_PSEUDONYMIZATION_KEY")
+            job("rotate_key").new_local_key(settings)
+        out = rotate_pseudonymization_key(args.run_id, settings)
     else:
-        print(json.dumps(STAGES[args.stage](args.run_id), indent=2, default=str))
+        out = STAGES[args.stage](args.run_id)
+    print(out if isinstance(out, Path) else json.dumps(out, indent=2, default=str, ensure_ascii=False))
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

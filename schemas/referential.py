@@ -6,6 +6,7 @@ import csv
 import json
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -13,6 +14,13 @@ REFERENTIAL_DIR = Path(__file__).resolve().parent / "referential"
 GEO_DIR = REFERENTIAL_DIR / "geo"
 IDF_DEPARTEMENTS = ("75", "77", "78", "91", "92", "93", "94", "95")
 COG_VINTAGE = "COG 2026"
+DECP_START = date(2018, 10, 1)  # DECP open data starts in October 2018 (domain.md §1.1)
+# Values the tables share for what no code list gives: one spelling each, everywhere.
+UNKNOWN = "INCONNU"  # missing, or a label outside its referential list (listed in quality/values_to_map)
+NOT_ALLOCATED = "NON_VENTILE"  # no département can be derived (region or country codes, unknown commune)
+OUTSIDE_EPT = "HORS_EPT"  # outside the Métropole du Grand Paris' territories
+ALL = "TOUTES"  # the row of all categories of a breakdown (each contract or person once)
+TOTAL = "TOTAL"  # the total row of a person breakdown
 
 
 def fold(value: str) -> str:
@@ -83,6 +91,12 @@ def social_consideration_categories() -> dict[str, tuple[str, str]]:
     """DECP social consideration (''= unknown) -> (category code, French label)."""
     rows = _read_csv(REFERENTIAL_DIR / "social_consideration_categories.csv")
     return {r["consideration"]: (r["category"], r["label_fr"]) for r in rows}
+
+
+@cache
+def social_considerations() -> tuple[str, ...]:
+    """The DECP values that declare a social consideration ('Pas de considération sociale' does not)."""
+    return tuple(k for k, (cat, _) in social_consideration_categories().items() if k and cat != "AUCUNE")
 
 
 def idf_departements_geojson() -> dict:

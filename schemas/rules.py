@@ -1,6 +1,6 @@
 """Quality rules, defined once as data.
 
-Each rule yields (in ``jobs.quality``) a Spark predicate for the row-level split silver / quarantine
+Each rule yields (in ``jobs.core.quality``) a Spark predicate for the row-level split silver / quarantine
 and a Pandera check that validates what was written to silver. Rules of kind ``parse`` are raised by
 the normaliser when a value cannot be read at all (their message then says which value).
 """

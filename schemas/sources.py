@@ -13,6 +13,7 @@ from schemas.referential import fold
 
 SOURCES_DIR = Path(__file__).resolve().parent / "sources"
 TABULAR_SOURCES = ("facilitateurs", "grand_paris", "structures", "sirene")
+SOURCES = ("decp", *TABULAR_SOURCES)  # every source, each with its inbox folder and bronze table(s)
 COLUMN_KINDS = ("text", "person_id", "birth_date", "direct_identifier")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.settings import PROJECT_ROOT, Settings
+from jobs.core.settings import PROJECT_ROOT, Settings
 from tests.s3server import new_server
 
 SAMPLES = PROJECT_ROOT / "samples" / "decp"
@@ -27,10 +26,9 @@ def s3_server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def spark(s3_server):
     """The process's one Spark session; it can reach the test S3 server and local paths alike."""
-    from jobs.spark import get_spark
+    from jobs.core.spark import get_spark
 
-    settings = dataclasses.replace(
-        Settings.from_env(), s3_endpoint=s3_server.endpoint, s3_access_key=s3_server.access_key,
+    settings = Settings.from_env().replace(s3_endpoint=s3_server.endpoint, s3_access_key=s3_server.access_key,
         s3_secret_key=s3_server.secret_key, spark_shuffle_partitions=2,
     )
     session = get_spark(settings)
@@ -48,7 +46,7 @@ def local_settings_factory():
     """Settings of a local lake, inbox and output under a given folder."""
 
     def make(root: Path) -> Settings:
-        return dataclasses.replace(Settings.from_env(), lake_uri=str(root / "lake"), inbox_dir=str(root / "inbox"),
+        return Settings.from_env().replace(lake_uri=str(root / "lake"), inbox_dir=str(root / "inbox"),
                                    output_dir=str(root / "output"))
 
     return make
@@ -56,8 +54,7 @@ def local_settings_factory():
 
 @pytest.fixture
 def local_settings(tmp_path) -> Settings:
-    return dataclasses.replace(
-        Settings.from_env(), lake_uri=str(tmp_path / "lake"), inbox_dir=str(tmp_path / "inbox"),
+    return Settings.from_env().replace(lake_uri=str(tmp_path / "lake"), inbox_dir=str(tmp_path / "inbox"),
         output_dir=str(tmp_path / "output"),
     )
 
@@ -65,8 +62,8 @@ def local_settings(tmp_path) -> Settings:
 @pytest.fixture
 def s3_settings(s3_server, tmp_path) -> Settings:
     """Settings whose lake is a fresh bucket on the test S3 server (s3a://)."""
-    return dataclasses.replace(
-        Settings.from_env(), lake_uri=f"s3a://lake-{uuid.uuid4().hex[:8]}/lake", inbox_dir=str(tmp_path / "inbox"),
+    return Settings.from_env().replace(
+        lake_uri=f"s3a://lake-{uuid.uuid4().hex[:8]}/lake", inbox_dir=str(tmp_path / "inbox"),
         output_dir=str(tmp_path / "output"), s3_endpoint=s3_server.endpoint, s3_access_key=s3_server.access_key,
         s3_secret_key=s3_server.secret_key,
     )

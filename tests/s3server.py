@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.settings import PROJECT_ROOT
+from jobs.core.settings import PROJECT_ROOT
 
 S3PROXY_JAR = PROJECT_ROOT / "infra" / "s3proxy" / "lib" / "s3proxy.jar"
 

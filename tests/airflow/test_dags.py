@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from generator.core import generate_all
-from jobs.settings import PROJECT_ROOT
+from jobs.core.settings import PROJECT_ROOT
 from tests.conftest import copy_samples
 
 pytestmark = pytest.mark.airflow
@@ -30,7 +30,6 @@ def airflow_env(tmp_path_factory) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "PYTHONPATH": str(PROJECT_ROOT),
     }
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
     return env
@@ -39,7 +38,7 @@ def airflow_env(tmp_path_factory) -> dict[str, str]:
 def test_every_dag_loads_without_import_errors():
     from airflow.dag_processing.dagbag import DagBag
 
-    from jobs.alerts import on_failure
+    from jobs.ops.alerts import on_failure
 
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
     assert bag.import_errors == {}

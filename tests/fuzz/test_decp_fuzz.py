@@ -15,9 +15,9 @@ from collections import Counter
 
 import pytest
 
-from jobs.decp.normalize import normalize_marche
-from jobs.decp.records import KIND_CONCESSION, DecpDocumentError, parse_document
-from jobs.settings import PROJECT_ROOT
+from jobs.core.settings import PROJECT_ROOT
+from jobs.ingest.decp_records import KIND_CONCESSION, DecpDocumentError, parse_document
+from jobs.silver.decp_normalize import normalize_marche
 from tests.fuzz import mutate
 
 SAMPLES = PROJECT_ROOT / "samples" / "decp"
@@ -121,8 +121,8 @@ def test_huge_and_odd_numbers_are_numbers_or_reported():
 
 MEMORY_PROBE = textwrap.dedent("""
     import json, resource, sys
-    from jobs.decp.records import DecpDocumentError, parse_document
-    from jobs.decp.normalize import normalize_marche
+    from jobs.ingest.decp_records import DecpDocumentError, parse_document
+    from jobs.silver.decp_normalize import normalize_marche
     from tests.fuzz import mutate
     mb = int(sys.argv[1])
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -17,8 +17,8 @@ from datetime import date
 import pytest
 
 from generator.core import generate_all
-from jobs.settings import PROJECT_ROOT
-from jobs.tabular import MAX_XLSX_INFLATED, TabularFileError, read_tabular
+from jobs.core.settings import PROJECT_ROOT
+from jobs.ingest.tabular import MAX_XLSX_INFLATED, TabularFileError, read_tabular
 from schemas.sources import source_contract
 from tests.fuzz import mutate
 
@@ -97,7 +97,7 @@ def test_formula_looking_cells_stay_text():
 BOMB_PROBE = textwrap.dedent("""
     import json, resource, sys
     from schemas.sources import source_contract
-    from jobs.tabular import TabularFileError, read_tabular
+    from jobs.ingest.tabular import TabularFileError, read_tabular
     from tests.fuzz import mutate
     data = mutate.xlsx_bomb(int(sys.argv[1]))
     contract = source_contract("grand_paris")

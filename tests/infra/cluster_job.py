@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from jobs import pipeline
-from jobs.gold_marches import GOLD_TABLE
-from jobs.settings import Settings
-from jobs.spark import get_spark
+from jobs.core.settings import Settings
+from jobs.core.spark import get_spark
+from jobs.gold.marches import GOLD_TABLE
 
 
 def main(out: Path) -> None:

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jobs.settings import PROJECT_ROOT
+from jobs.core.settings import PROJECT_ROOT
 from tests.s3server import free_port
 
 POLICY_DIR = PROJECT_ROOT / "infra" / "minio"

@@ -4,14 +4,13 @@ the very policy documents that docker-compose.yml gives MinIO (infra/minio/*-pol
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 
 import pytest
 from botocore.exceptions import ClientError
 
-from jobs.settings import Settings
-from jobs.storage import ObjectStore, split_s3
+from jobs.core.settings import Settings
+from jobs.core.storage import ObjectStore, split_s3
 from tests.infra.seaweedfs import SeaweedS3
 
 pytestmark = [pytest.mark.s3]
@@ -32,8 +31,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def pipeline_settings(server, tmp_path_factory) -> Settings:
     tmp = tmp_path_factory.mktemp("access")
-    return dataclasses.replace(
-        Settings.from_env(), lake_uri=f"s3a://{server.bucket}/{server.prefix}", inbox_dir=str(tmp / "inbox"),
+    return Settings.from_env().replace(lake_uri=f"s3a://{server.bucket}/{server.prefix}", inbox_dir=str(tmp / "inbox"),
         output_dir=str(tmp / "output"), s3_endpoint=server.endpoint,
         s3_access_key=server.identities["pipeline"].access_key,
         s3_secret_key=server.identities["pipeline"].secret_key, pseudonymization_key="test-" + uuid.uuid4().hex)
@@ -72,7 +70,7 @@ def test_pipeline_lands_files_with_its_own_identity(server, pipeline_settings):
     """The real landing code (bucket check, PUT, manifest) runs under the pipeline's policy."""
     from datetime import UTC, datetime
 
-    from jobs.landing import land_inbox
+    from jobs.ingest.landing import land_inbox
 
     inbox = pipeline_settings.inbox_path / "decp"
     inbox.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from jobs.settings import PROJECT_ROOT
+from jobs.core.settings import PROJECT_ROOT
 from tests.s3server import free_port
 
 pytestmark = [pytest.mark.airflow]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.settings import PROJECT_ROOT
+from jobs.core.settings import PROJECT_ROOT
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = PROJECT_ROOT / ".env.example"

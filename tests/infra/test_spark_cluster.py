@@ -16,7 +16,7 @@ import pytest
 
 from generator.core import generate_all
 from generator.decp import DirtRates
-from jobs.settings import PROJECT_ROOT
+from jobs.core.settings import PROJECT_ROOT
 from tests.conftest import copy_samples
 from tests.s3server import free_port
 

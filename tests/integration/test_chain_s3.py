@@ -12,7 +12,7 @@ import pytest
 from generator.core import generate_all
 from generator.decp import DirtRates
 from jobs import pipeline
-from jobs.landing import read_manifest
+from jobs.ingest.landing import read_manifest
 from schemas.referential import GEO_DIR
 from tests.conftest import copy_samples
 
@@ -47,20 +47,19 @@ def expected_gold_from_raw(inbox_decp) -> tuple[Counter, dict]:
 
 @pytest.fixture(scope="module")
 def chain(spark, s3_server, tmp_path_factory):
-    import dataclasses
     import uuid
 
-    from jobs.settings import Settings
+    from jobs.core.settings import Settings
 
     tmp = tmp_path_factory.mktemp("chain")
-    settings = dataclasses.replace(
-        Settings.from_env(), lake_uri=f"s3a://chain-{uuid.uuid4().hex[:8]}/lake", inbox_dir=str(tmp / "inbox"),
+    settings = Settings.from_env().replace(
+        lake_uri=f"s3a://chain-{uuid.uuid4().hex[:8]}/lake", inbox_dir=str(tmp / "inbox"),
         output_dir=str(tmp / "output"), s3_endpoint=s3_server.endpoint, s3_access_key=s3_server.access_key,
         s3_secret_key=s3_server.secret_key,
     )
     import dataclasses as dc
 
-    settings = dc.replace(settings, pseudonymization_key="test-key-" + uuid.uuid4().hex)
+    settings = settings.replace(pseudonymization_key="test-key-" + uuid.uuid4().hex)
     only_duplicates = dc.replace(DirtRates.clean(), republication=0.05)
     summary = generate_all(settings.inbox_path, 400, date(2023, 1, 1), date(2024, 12, 1), seed=7,
                            decp_dirt=only_duplicates, xml_every=0)
@@ -125,9 +124,9 @@ def test_2019_format_years_count_as_unknown_consideration(chain, spark):
     settings, *_ = chain
     g = table(spark, settings, "gold/marches_par_mois_departement")
     y2023 = {r.consideration_sociale for r in g.filter("annee = 2023").select("consideration_sociale").collect()}
-    assert y2023 == {"INCONNUE", "TOUTES"}
+    assert y2023 == {"INCONNU", "TOUTES"}
     y2024 = {r.consideration_sociale for r in g.filter("annee = 2024").select("consideration_sociale").collect()}
-    assert {"CLAUSE_SOCIALE", "AUCUNE"} <= y2024 and "INCONNUE" not in y2024
+    assert {"CLAUSE_SOCIALE", "AUCUNE"} <= y2024 and "INCONNU" not in y2024
 
 
 def test_bronze_holds_exactly_what_the_generator_wrote(chain, spark):

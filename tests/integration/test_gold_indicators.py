@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import gold_indicators as gi
+from jobs.gold import indicators as gi
 
 pytestmark = pytest.mark.spark
 THRESHOLD = 2
@@ -49,8 +49,8 @@ def expected_hours():
     cells = defaultdict(lambda: {"h": 0.0, "persons": set(), "contracts": set(), "target": 0.0})
     for contract, person, op, month, h in HOURS:
         o = ops.get(op)
-        dims = (o[4], o[5], o[3], o[2], BUYERS.get(o[1], "INCONNUE"), o[6] != "") if o else (
-            "NON_VENTILE", "HORS_EPT", "INCONNUE", "INCONNU", "INCONNUE", False)
+        dims = (o[4], o[5], o[3], o[2], BUYERS.get(o[1], "INCONNU"), o[6] != "") if o else (
+            "NON_VENTILE", "HORS_EPT", "INCONNU", "INCONNU", "INCONNU", False)
         c = cells[(month, *dims)]
         c["h"] += h
         c["persons"].add(person)
@@ -62,7 +62,7 @@ def expected_hours():
             months.append(m)
             m = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
         for m in months:
-            cells[(m, o[4], o[5], o[3], o[2], BUYERS.get(o[1], "INCONNUE"), o[6] != "")]["target"] += o[7] / len(months)
+            cells[(m, o[4], o[5], o[3], o[2], BUYERS.get(o[1], "INCONNU"), o[6] != "")]["target"] += o[7] / len(months)
     return {k: (round(v["h"], 6), len(v["persons"]), len(v["contracts"]), round(v["target"], 6))
             for k, v in cells.items()}
 
@@ -196,7 +196,7 @@ def test_contracts_with_social_clauses_count_each_contract_once_in_total(spark, 
         totals[d.year][0] += 1
         totals[d.year][1] += amount
     assert {y: tuple(v) for y, v in totals.items()} == {y: tuple(got[(y, "TOUTES")]) for y in totals}
-    assert got[(2024, "CLAUSE_SOCIALE")] == [2, 110.0] and got[(2023, "INCONNUE")] == [1, 7.0]
+    assert got[(2024, "CLAUSE_SOCIALE")] == [2, 110.0] and got[(2023, "INCONNU")] == [1, 7.0]
 
 
 def test_structures_presence_and_shares(spark, marches, frames):

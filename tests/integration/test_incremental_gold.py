@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from datetime import date
 
@@ -10,7 +9,7 @@ import pytest
 
 from generator.core import generate_all
 from jobs import pipeline
-from jobs.delta_io import table_version
+from jobs.core.delta_io import table_version
 
 pytestmark = pytest.mark.spark
 MONTHS = [date(2024, 4, 1), date(2024, 5, 1), date(2024, 6, 1)]
@@ -55,7 +54,7 @@ def monthly_and_full(spark, tmp_path_factory, local_settings_factory):
     for i, files in enumerate(exports):
         copy_files(files, generated, monthly.inbox_path)
         pipeline.run_all(f"month-{i}", monthly)
-    full = dataclasses.replace(local_settings_factory(tmp / "full"), gold_full_recompute=True)
+    full = local_settings_factory(tmp / "full").replace(gold_full_recompute=True)
     copy_files([f for files in exports for f in files], generated, full.inbox_path)
     pipeline.run_all("full", full)
     return monthly, full

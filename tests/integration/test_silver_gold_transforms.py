@@ -8,8 +8,10 @@ from datetime import date, datetime
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import gold_marches, quality, silver_marches
-from jobs.bronze_decp import BRONZE_SCHEMA
+from jobs.bronze.decp import BRONZE_SCHEMA
+from jobs.core import quality
+from jobs.gold import marches as gold_marches
+from jobs.silver import marches as silver_marches
 
 pytestmark = pytest.mark.spark
 TODAY = date(2026, 11, 28)
@@ -122,7 +124,7 @@ def test_gold_counts_each_contract_once_per_category_and_once_in_total(spark):
 def test_2019_records_are_unknown_in_gold(spark):
     silver, _, _, _ = silver_marches.build(bronze_rows(spark, [marche()], fmt="2019"), TODAY)
     cats = {r.consideration_sociale for r in gold_marches.build(silver).collect()}
-    assert cats == {"INCONNUE", "TOUTES"}
+    assert cats == {"INCONNU", "TOUTES"}
 
 
 def _load(spark, records, load_id, first_index=0):

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import silver_sources as ss
+from jobs.silver import sources as ss
 from schemas import referential as ref
 
 pytestmark = pytest.mark.spark
@@ -49,7 +49,7 @@ def test_operations_are_typed_coded_and_checked(spark):
             op(facilitateur_marche_id="OP4", date_fin="01/01/2024"), op(facilitateur_marche_id=None)]
     typed = ss.typed_operations(bronze(spark, rows, OP_COLS))
     silver, quarantine = ss.finish(typed, "operations", TODAY, "operation_key")
-    from jobs import quality
+    from jobs.core import quality
 
     assert quality.audit(silver, ss.contract("operations", silver, TODAY)) == []
     assert quality.audit(silver.withColumn("heures_objectif", F.lit(-1.0)),
@@ -114,7 +114,7 @@ def test_hours_are_checked_against_their_contract(spark):
 
 
 def test_entity_resolution_by_siret_then_siren_and_buyer_categories(spark):
-    from jobs import entity_resolution as er
+    from jobs.silver import resolution as er
 
     sirene = spark.createDataFrame(
         [("55204599900869", "552045999", "PME", False, "4120A", "ACME", "5710", "93066", "93"),
@@ -132,7 +132,7 @@ def test_entity_resolution_by_siret_then_siren_and_buyer_categories(spark):
     marches = spark.createDataFrame([("21750001600019", None), ("21750001600019", "Ville"), ("13000000000013", "X")],
                                     "acheteur_id string, acheteur_nom string")
     b = {r.siret: (r.nom, r.categorie_acheteur, r.nb_marches) for r in er.buyers(marches, sirene).collect()}
-    assert b == {"21750001600019": ("VILLE DE PARIS", "COMMUNE", 2), "13000000000013": ("X", "INCONNUE", 1)}
+    assert b == {"21750001600019": ("VILLE DE PARIS", "COMMUNE", 2), "13000000000013": ("X", "INCONNU", 1)}
     cats = spark.createDataFrame([("7346",), ("4110",), ("9220",), ("7364",)], "c string")
     assert [r[0] for r in cats.select(er.buyer_category(F.col("c"))).collect()] == [
         "INTERCOMMUNALITE", "EPIC", "AUTRE", "HOPITAL"]

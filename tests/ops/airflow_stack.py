@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from jobs.settings import PROJECT_ROOT
+from jobs.core.settings import PROJECT_ROOT
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 
@@ -37,7 +37,6 @@ def airflow_env(home: Path, port: int | None = None, **extra: str) -> dict[str, 
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-        "PYTHONPATH": str(PROJECT_ROOT),
         **extra,
     }
     if port:

@@ -87,7 +87,7 @@ def test_airflow_backfill_equals_bulk(tmp_path, local_settings_factory):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     bulk_seconds = time.monotonic() - started
 
-    from jobs.spark import get_spark
+    from jobs.core.spark import get_spark
 
     spark = get_spark(bulk)
     got, expected = gold_rows(spark, backfilled), gold_rows(spark, bulk)

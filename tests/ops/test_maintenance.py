@@ -3,11 +3,9 @@ the rest, the table stays readable, and the log's checkpoint is checked."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from jobs import maintenance
+from jobs.ops import maintenance
 
 pytestmark = pytest.mark.spark
 NAME = "gold/heures_insertion"
@@ -39,7 +37,7 @@ def test_vacuum_respects_the_retention(spark, table):
     version_3 = spark.read.format("delta").option("versionAsOf", 3).load(uri)  # time travel within retention
     assert version_3.count() == 20
 
-    short = dataclasses.replace(table, vacuum_retention_hours=0)
+    short = table.replace(vacuum_retention_hours=0)
     removed = maintenance.vacuum(spark, short, NAME)
     assert removed["files_after"] == 1 < removed["files_before"]  # only the compacted file is live
     assert sorted(r.id for r in spark.read.format("delta").load(uri).collect()) == list(range(60))

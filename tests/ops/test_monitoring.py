@@ -3,7 +3,6 @@ mails it to a local SMTP server; the ops page shows the breach. Plus the pure fi
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 import subprocess
@@ -11,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jobs import monitoring, pipeline
-from jobs.landing import land_inbox
+from jobs import pipeline
+from jobs.ingest.landing import land_inbox
+from jobs.ops import monitoring
 from tests.ops.airflow_stack import AIRFLOW, airflow, airflow_env
 from tests.ops.smtp_server import SmtpServer
 
@@ -25,7 +25,7 @@ def report(run_id: str, written_at: datetime, tables: list[dict]) -> dict:
 
 
 def test_freshness_thresholds_per_source(local_settings):
-    settings = dataclasses.replace(local_settings, freshness_max_days={"sirene": 100}, default_freshness_max_days=30)
+    settings = local_settings.replace(freshness_max_days={"sirene": 100}, freshness_default_max_days=30)
     manifests = {"decp": [{"landed_at": (NOW - timedelta(days=31)).isoformat()}],
                  "sirene": [{"landed_at": (NOW - timedelta(days=90)).isoformat()}], "structures": []}
     reports = [report("r1", NOW - timedelta(days=2), [{"table": "bronze/sirene_etablissements", "rows_in": 1,
@@ -37,7 +37,7 @@ def test_freshness_thresholds_per_source(local_settings):
 
 
 def test_quarantine_rate_uses_the_latest_run_and_the_threshold(local_settings):
-    settings = dataclasses.replace(local_settings, max_quarantine_rate=0.1)
+    settings = local_settings.replace(max_quarantine_rate=0.1)
     old = {"table": "silver/marches", "rows_in": 100, "rows_written": 50, "rows_quarantined": 50}
     new = {"table": "silver/marches", "rows_in": 100, "rows_written": 95, "rows_quarantined": 5,
            "details": {"quarantine_by_rule": {"marches.montant": 3, "marches.duplicate": 2}}}

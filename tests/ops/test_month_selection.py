@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from generator.core import to_monthly_folders
-from jobs.landing import land_inbox, read_manifest
+from jobs.ingest.landing import land_inbox, read_manifest
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 

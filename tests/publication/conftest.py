@@ -30,10 +30,9 @@ def formula_contract(inbox: Path) -> None:
 def published_run(spark, tmp_path_factory, local_settings_factory):
     """Settings of a lake and output built end to end (download → publish) from two generated years, the
     official DECP 2022 examples and a contract whose objet is a spreadsheet formula; and the run report."""
-    import dataclasses
 
     root = tmp_path_factory.mktemp("published")
-    settings = dataclasses.replace(local_settings_factory(root), sheet_period=str(AS_OF_YEAR),
+    settings = local_settings_factory(root).replace(sheet_period=str(AS_OF_YEAR),
                                    report_year=AS_OF_YEAR)
     generate_all(settings.inbox_path, 400, date(2024, 1, 1), date(2025, 12, 31), seed=7)
     copy_samples(settings.inbox_path, "format-2022-v2/json_*.json")

@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from jobs import disclosure as dc
-from jobs import opendata as od
-from jobs.settings import PROJECT_ROOT
+from jobs.core.settings import PROJECT_ROOT
+from jobs.publish import disclosure as dc
+from jobs.publish import opendata as od
 
 THRESHOLD = 5
 MONTHLY = dc.TableSpec(
@@ -20,7 +20,7 @@ MONTHLY = dc.TableSpec(
 def monthly_table() -> pd.DataFrame:
     """One month x département: three categories and their TOUTES total (categories add up to it)."""
     rows = [("2024-01", "93", "CLAUSE_SOCIALE", 3, 30.0), ("2024-01", "93", "AUCUNE", 12, 120.0),
-            ("2024-01", "93", "INCONNUE", 8, 80.0), ("2024-01", "93", "TOUTES", 23, 230.0),
+            ("2024-01", "93", "INCONNU", 8, 80.0), ("2024-01", "93", "TOUTES", 23, 230.0),
             ("2024-01", "75", "CLAUSE_SOCIALE", 9, 90.0), ("2024-01", "75", "AUCUNE", 11, 110.0),
             ("2024-01", "75", "TOUTES", 20, 200.0)]
     return pd.DataFrame(rows, columns=["mois", "departement", "consideration_sociale", "nb_marches", "montant"])
@@ -43,7 +43,7 @@ def test_complementary_suppression_hides_the_smallest_other_cell():
     out = dc.suppress(monthly_table(), MONTHLY, THRESHOLD)
     secret = out[out.secret]
     assert set(zip(secret.departement, secret.consideration_sociale, secret.secret_motif, strict=True)) == {
-        ("93", "CLAUSE_SOCIALE", "primaire"), ("93", "INCONNUE", "complementaire")}
+        ("93", "CLAUSE_SOCIALE", "primaire"), ("93", "INCONNU", "complementaire")}
     assert secret[["nb_marches", "montant"]].isna().all().all()
     assert not dc.recoverable(out, MONTHLY.margins)
     assert out.loc[~out.secret, "nb_marches"].notna().all()

@@ -13,9 +13,9 @@ import pytest
 from frictionless import Schema, validate
 from frictionless.resources import TableResource
 
-from jobs import disclosure as dc
-from jobs import opendata as od
-from jobs.storage import ObjectStore
+from jobs.core.storage import ObjectStore
+from jobs.publish import disclosure as dc
+from jobs.publish import opendata as od
 from tests.publication.conftest import FORMULA_OBJET
 
 pytestmark = pytest.mark.spark

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from dashboards.page import SECRET, fmt
 from dashboards.render import CHROMIUM_ARGS, chromium_path
-from jobs.settings import PROJECT_ROOT
+from jobs.core.settings import PROJECT_ROOT
 from tests.publication.conftest import AS_OF_YEAR, RUN_ID
 
 pytestmark = pytest.mark.spark

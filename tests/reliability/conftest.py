@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from jobs.settings import Settings
+from jobs.core.settings import Settings
 from tests.reliability.faultproxy import FaultProxy
 from tests.s3server import new_server
 
@@ -28,8 +28,8 @@ class FaultyS3:
 
     def settings(self, tmp_path, **changes) -> Settings:
         """A fresh bucket lake on this server, reached through the relay."""
-        return dataclasses.replace(
-            Settings.from_env(), lake_uri=f"s3a://fault-{uuid.uuid4().hex[:8]}/lake", inbox_dir=str(tmp_path / "inbox"),
+        return Settings.from_env().replace(
+            lake_uri=f"s3a://fault-{uuid.uuid4().hex[:8]}/lake", inbox_dir=str(tmp_path / "inbox"),
             output_dir=str(tmp_path / "output"), s3_endpoint=self.proxy.endpoint, s3_access_key=self.server.access_key,
             s3_secret_key=self.server.secret_key, pseudonymization_key="test-" + uuid.uuid4().hex, **changes,
         )
@@ -48,7 +48,7 @@ def faulty_s3(tmp_path_factory):
 def route_bucket(spark, settings: Settings) -> None:
     """Send S3A requests for this lake's bucket to its server (per-bucket options), failing fast: one
     attempt, short timeouts, so a stopped server gives an error in seconds, not a retry loop of minutes."""
-    from jobs.storage import split_s3
+    from jobs.core.storage import split_s3
 
     bucket, _ = split_s3(settings.lake_uri)
     conf = spark.sparkContext._jsc.hadoopConfiguration()

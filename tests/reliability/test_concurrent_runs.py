@@ -8,7 +8,6 @@ were landed: the race is then certain instead of lucky.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -22,8 +21,8 @@ import pytest
 from generator.core import generate_all
 from generator.decp import DirtRates
 from jobs import pipeline
-from jobs.decp.records import parse_document
-from jobs.settings import PROJECT_ROOT, Settings
+from jobs.core.settings import PROJECT_ROOT, Settings
+from jobs.ingest.decp_records import parse_document
 
 pytestmark = [pytest.mark.spark, pytest.mark.s3, pytest.mark.timeout(900)]
 BRONZE = "bronze/decp_marches"
@@ -39,7 +38,7 @@ def run_month(s3_server, lake_uri: str, root, month: str, locks: bool, barrier) 
         OBS_SPARK_DRIVER_MEMORY="1g", OBS_SPARK_SHUFFLE_PARTITIONS="2", OBS_TABLE_LOCKS=str(locks).lower(),
         OBS_TEST_BARRIER_DIR=str(barrier), OBS_TEST_BARRIER_PARTIES="2", PYTHONPATH=str(PROJECT_ROOT),
     )
-    cli = f"{sys.executable} -m jobs.pipeline"
+    cli = f"{sys.executable} -m tests.reliability.faults"
     script = f"{cli} land --source decp --run-id {month} && {cli} bronze --source decp --run-id {month}"
     return subprocess.Popen(["bash", "-c", script], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=(root / f"{month}.log").open("wb"), text=True, start_new_session=True)
@@ -68,8 +67,7 @@ def test_two_monthly_runs_at_once(spark, s3_server, tmp_path, locks):
     assert len(concurrent) == 2
     lake_uri = f"s3a://conc-{uuid.uuid4().hex[:8]}/lake"
     # The lake already holds an earlier month (the table exists, as on any month but the first).
-    settings = dataclasses.replace(
-        Settings.from_env(), lake_uri=lake_uri, inbox_dir=str(tmp_path / first / "inbox"),
+    settings = Settings.from_env().replace(lake_uri=lake_uri, inbox_dir=str(tmp_path / first / "inbox"),
         output_dir=str(tmp_path / first / "output"), s3_endpoint=s3_server.endpoint,
         s3_access_key=s3_server.access_key, s3_secret_key=s3_server.secret_key,
         pseudonymization_key="test-concurrency-key")

@@ -10,7 +10,7 @@ import pytest
 from generator.core import generate_all
 from generator.decp import DirtRates
 from jobs import pipeline
-from jobs.decp.records import parse_document
+from jobs.ingest.decp_records import parse_document
 
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(300)]
 

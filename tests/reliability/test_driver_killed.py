@@ -16,9 +16,9 @@ import pytest
 from generator.core import generate_all
 from generator.decp import DirtRates
 from jobs import pipeline
-from jobs.decp.records import parse_document
-from jobs.delta_io import table_version
-from jobs.settings import PROJECT_ROOT
+from jobs.core.delta_io import table_version
+from jobs.core.settings import PROJECT_ROOT
+from jobs.ingest.decp_records import parse_document
 
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(360)]
 BRONZE = "bronze/decp_marches"
@@ -64,7 +64,7 @@ def test_driver_killed_mid_delta_write(spark, local_settings, tmp_path):
     # The stall hook: the write's second task waits 120 s after the first wrote its file, so the kill lands
     # between a data file and the commit, every time.
     driver = subprocess.Popen(
-        [sys.executable, "-m", "jobs.pipeline", "bronze", "--source", "decp", "--run-id", "run-b-killed"],
+        [sys.executable, "-m", "tests.reliability.faults", "bronze", "--source", "decp", "--run-id", "run-b-killed"],
         cwd=PROJECT_ROOT, env=lake_env(settings, OBS_TEST_WRITE_STALL_SECONDS="120"), start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=(tmp_path / "driver.log").open("wb"),
     )

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import pytest
 from pyspark.sql import functions as F
 
-from jobs.delta_io import table_version, write_table
-from jobs.landing import LandingInterrupted, land_inbox, read_manifest
-from jobs.storage import ObjectStore, split_s3
+from jobs.core.delta_io import table_version, write_table
+from jobs.core.storage import ObjectStore, split_s3
+from jobs.ingest.landing import LandingInterrupted, land_inbox, read_manifest
 from tests.reliability.conftest import route_bucket
 
 pytestmark = [pytest.mark.s3, pytest.mark.timeout(240)]

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from jobs.download import DownloadError, DownloadSpec, target_name
-from jobs.landing import land_inbox, name_problem, safe_name
+from jobs.ingest.download import DownloadError, DownloadSpec, target_name
+from jobs.ingest.landing import land_inbox, name_problem, safe_name
 
 # (name, the reason's key words): names that cannot exist on a POSIX file system are checked by name only.
 HOSTILE_NAMES = [

@@ -2,15 +2,14 @@
 
 * every hostile file is quarantined with its reason or loaded, the rest of each batch loads, nothing lost;
 * no direct identifier of the raw files (names, birth dates, raw person ids, phones, e-mails, NIR, addresses)
-  is in any file of bronze, silver, gold, quarantine or the output folder (``jobs.privacy_scan``);
+  is in any file of bronze, silver, gold, quarantine or the output folder (``jobs.ops.privacy_scan``);
 * the scan does find identifiers when they are there (a planted leak);
-* rotating the pseudonymisation key (``jobs.rotate_key``) leaves no old pseudonym anywhere and the same
+* rotating the pseudonymisation key (``jobs.pipeline rotate-key``) leaves no old pseudonym anywhere and the same
   figures.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import uuid
@@ -21,11 +20,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from generator.core import generate_all
-from jobs import pipeline, privacy_scan
-from jobs.decp.records import DecpDocumentError, parse_document
-from jobs.landing import read_manifest
-from jobs.rotate_key import rotate
-from jobs.tabular import TabularFileError, read_tabular
+from jobs import pipeline
+from jobs.ingest.decp_records import DecpDocumentError, parse_document
+from jobs.ingest.landing import read_manifest
+from jobs.ingest.tabular import TabularFileError, read_tabular
+from jobs.ops import privacy_scan
 from schemas.sources import source_contract
 from tests.fuzz import mutate
 
@@ -72,7 +71,7 @@ REFUSED_PARTICIPANTS = "Réf;Nom;Prénom;Téléphone\nZZ-1;Girard;Noémie;069988
 @pytest.fixture(scope="module")
 def lake(spark, tmp_path_factory, local_settings_factory):
     root = tmp_path_factory.mktemp("privacy")
-    settings = dataclasses.replace(local_settings_factory(root), pseudonymization_key=f"key-A-{uuid.uuid4().hex}",
+    settings = local_settings_factory(root).replace(pseudonymization_key=f"key-A-{uuid.uuid4().hex}",
                                    gold_full_recompute=True)
     inbox = settings.inbox_path
     generate_all(inbox, 120, date(2024, 1, 1), date(2024, 12, 1), seed=11, xml_every=4)
@@ -176,9 +175,9 @@ def test_key_rotation_leaves_no_old_pseudonym_and_the_same_figures(spark, lake):
     before_ids, before_gold = _pseudonyms(spark, settings), _gold(spark, settings)
     totals = {name: rows(spark, settings, f"gold/{name}").groupBy().sum(column).collect()[0][0]
               for name, column in (("beneficiaires", "n_personnes"), ("heures_insertion", "heures_realisees"))}
-    new = dataclasses.replace(settings, pseudonymization_key=f"key-B-{uuid.uuid4().hex}")
+    new = settings.replace(pseudonymization_key=f"key-B-{uuid.uuid4().hex}")
 
-    result = rotate("rotate-b", new)
+    result = pipeline.rotate_pseudonymization_key("rotate-b", new)
 
     assert "bronze/facilitateurs_participants" in result["deleted_tables"] and "silver/participants" in \
         result["deleted_tables"] and "quarantine/files" not in result["deleted_tables"]

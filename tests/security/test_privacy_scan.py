@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jobs.privacy_scan import Identifiers, collect_identifiers, scan, scan_text
+from jobs.ops.privacy_scan import Identifiers, collect_identifiers, scan, scan_text
 
 RAW = ("Identifiant participant;Nom;Prénom;Date de naissance;Courriel;NIR;Téléphone\n"
        "VX-000001;Lefèvre;Anaïs;14/07/1991;anais.lefevre@example.fr;291077512345622;06 11 22 33 44\n")

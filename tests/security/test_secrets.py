@@ -3,13 +3,12 @@ environment (or a secrets backend feeding it), never from a tracked file."""
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 
 import pytest
 
-from jobs.secret_scan import scan_repo, scan_text
-from jobs.settings import PROJECT_ROOT, Settings
+from jobs.core.settings import PROJECT_ROOT, Settings
+from jobs.ops.secret_scan import scan_repo, scan_text
 
 # Made-up credentials of each kind, split so that this file itself holds none.
 PLANTED = {
@@ -89,14 +88,14 @@ def test_credentials_come_from_the_environment_only(monkeypatch, field, variable
 
 
 def test_a_lake_on_s3_refuses_to_run_without_a_configured_key():
-    s3 = dataclasses.replace(Settings(), lake_uri="s3a://bucket/lake", pseudonymization_key="")
+    s3 = Settings().replace(lake_uri="s3a://bucket/lake", pseudonymization_key="")
     with pytest.raises(RuntimeError, match="OBS_PSEUDONYMIZATION_KEY must be set"):
         s3.pseudonymization_key_bytes()
 
 
 def test_a_local_lake_gets_its_own_random_key_kept_private(tmp_path):
-    a = dataclasses.replace(Settings(), lake_uri=str(tmp_path / "a"))
-    b = dataclasses.replace(Settings(), lake_uri=str(tmp_path / "b"))
+    a = Settings().replace(lake_uri=str(tmp_path / "a"))
+    b = Settings().replace(lake_uri=str(tmp_path / "b"))
     key_a = a.pseudonymization_key_bytes()
     assert key_a == a.pseudonymization_key_bytes() != b.pseudonymization_key_bytes()  # stable per lake
     assert len(key_a) == 64

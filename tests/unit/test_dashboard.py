@@ -13,7 +13,7 @@ def gold_frame():
         ("2024-03-01", "93", "CLAUSE_SOCIALE", 2, 300.0),
         ("2024-03-01", "93", "AUCUNE", 1, 50.0),
         ("2024-03-01", "93", "TOUTES", 3, 350.0),
-        ("2024-04-01", "75", "INCONNUE", 4, 1000.0),
+        ("2024-04-01", "75", "INCONNU", 4, 1000.0),
         ("2024-04-01", "75", "TOUTES", 4, 1000.0),
         ("2024-04-01", "35", "TOUTES", 7, 99.0),  # outside IDF: not on the IDF pages
         ("2007-08-01", "75", "TOUTES", 1, 5.0),  # before DECP open data: out of the observatory's period

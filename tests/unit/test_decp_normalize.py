@@ -1,6 +1,6 @@
 import json
 
-from jobs.decp.normalize import normalize_marche, parse_date, resolve_departement
+from jobs.silver.decp_normalize import normalize_marche, parse_date, resolve_departement
 from tests.conftest import SAMPLES
 
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from jobs.decp.records import DecpDocumentError, parse_document
+from jobs.ingest.decp_records import DecpDocumentError, parse_document
 from tests.conftest import SAMPLES
 
 

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import pytest
 
-from jobs.download import DownloadError, DownloadSpec, download, download_all
+from jobs.ingest.download import DownloadError, DownloadSpec, download, download_all
 
 BODY = b'{"marches": []}' * 1000
 

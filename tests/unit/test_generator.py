@@ -9,9 +9,9 @@ from stdnum.fr import siret
 
 from generator.core import FacilitatorDirt, generate_all
 from generator.decp import DirtRates
-from jobs.decp.normalize import normalize_marche
-from jobs.decp.records import parse_document
-from jobs.tabular import read_tabular
+from jobs.ingest.decp_records import parse_document
+from jobs.ingest.tabular import read_tabular
+from jobs.silver.decp_normalize import normalize_marche
 from schemas.sources import source_contract
 
 START, END = date(2023, 10, 1), date(2024, 3, 1)

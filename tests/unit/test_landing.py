@@ -1,6 +1,6 @@
 import json
 
-from jobs.landing import land_inbox, read_manifest, safe_name
+from jobs.ingest.landing import land_inbox, read_manifest, safe_name
 from tests.conftest import copy_samples
 
 

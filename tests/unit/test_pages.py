@@ -7,9 +7,9 @@ import pytest
 
 from dashboards.page import SECRET, fmt, svg_bars
 from dashboards.sheets import Period, sheet_figures
-from jobs import disclosure
-from jobs.gold_indicators import FICHES_TERRITOIRES
-from jobs.opendata import GOLD_SPECS
+from jobs.gold.indicators import FICHES_TERRITOIRES
+from jobs.publish import disclosure
+from jobs.publish.opendata import GOLD_SPECS
 
 
 def test_french_number_format_and_suppressed_values():

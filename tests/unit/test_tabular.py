@@ -3,8 +3,8 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from jobs.privacy import pseudonymize
-from jobs.tabular import TabularFileError, read_tabular
+from jobs.core.privacy import pseudonymize
+from jobs.ingest.tabular import TabularFileError, read_tabular
 from schemas.sources import source_contract
 from tests.conftest import PROJECT_ROOT
 

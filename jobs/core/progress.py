@@ -1,0 +1,50 @@
+"""One line per stage as it starts and ends, with its rows and elapsed time (on stderr: stdout stays the
+stage's JSON report). A newcomer running the demo or a backfill sees the pipeline move."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from rich.console import Console
+
+console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class Step:
+    name: str
+    report: object = None
+    started: float = field(default_factory=time.perf_counter)
+
+
+def rows_of(report: object) -> str:
+    """'1,234 rows written, 5 quarantined' from a stage report (one table or several)."""
+    items = report if isinstance(report, list) else [report]
+    tables = [t for r in items if isinstance(r, dict) for t in (r.get("tables") or [r]) if isinstance(t, dict)]
+    written = sum(t.get("rows_written", 0) or 0 for t in tables if "rows_written" in t)
+    bad = sum(t.get("rows_quarantined", 0) or 0 for t in tables if "rows_quarantined" in t)
+    landed = sum(r.get("landed", 0) for r in items if isinstance(r, dict) and "landed" in r)
+    parts = []
+    if any("rows_written" in t for t in tables):
+        parts.append(f"{written:,} rows written, {bad:,} quarantined")
+    if any(isinstance(r, dict) and "landed" in r for r in items):
+        parts.append(f"{landed:,} files landed")
+    return "; ".join(parts)
+
+
+@contextmanager
+def progress(stage: str) -> Iterator[Step]:
+    step = Step(stage)
+    console.print(f"{time.strftime('%H:%M:%S')} ▶ {stage}")
+    try:
+        yield step
+    except Exception as exc:
+        console.print(f"{time.strftime('%H:%M:%S')} ✗ {stage} failed after {time.perf_counter() - step.started:.1f} s: "
+                      f"{type(exc).__name__}: {str(exc)[:500]}")
+        raise
+    detail = rows_of(step.report) if step.report is not None else ""
+    console.print(f"{time.strftime('%H:%M:%S')} ✓ {stage} in {time.perf_counter() - step.started:.1f} s"
+                  + (f" — {detail}" if detail else ""))

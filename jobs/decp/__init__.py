@@ -1,1 +1,0 @@
-"""DECP (données essentielles de la commande publique): readers and normalisation."""

@@ -1,0 +1,319 @@
+"""silver -> gold: the observatory's indicators (definitions in docs/indicators.md).
+
+Every cell carries its population (``n_personnes`` or ``n_marches``) and ``secret_statistique``: true when
+the population is positive but under the small-cell threshold, so publications suppress it.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from jobs.core.context import RunContext
+from jobs.core.delta_io import write_by_period
+from jobs.gold.marches import consideration_categories
+from schemas import referential as ref
+
+HEURES = "gold/heures_insertion"
+BENEFICIAIRES = "gold/beneficiaires"
+CONTRATS_TYPE = "gold/contrats_insertion_par_type"
+SORTIES = "gold/sorties_6_mois"
+CHARTE_GP = "gold/charte_grand_paris"
+MARCHES_CLAUSES = "gold/marches_clauses"
+PART_CLAUSES = "gold/part_marches_consideration_sociale"
+STRUCTURES = "gold/structures_inclusion"
+FICHES_ACHETEURS = "gold/fiches_acheteurs"
+FICHES_TERRITOIRES = "gold/fiches_territoires"
+HEURES_EPT = "gold/heures_insertion_ept"
+NATIONAL_TARGET = ref.target("PART_MARCHES_CONSIDERATION_SOCIALE")
+NOT_ALLOCATED = ref.NOT_ALLOCATED
+DYNAMIC_OUTCOMES = ref.dynamic_outcomes()
+TPE_PME_TARGET = ref.target("PART_TPE_PME_GRAND_PARIS")
+
+
+def secret(population: Column, threshold: int) -> Column:
+    return (population > 0) & (population < threshold)
+
+
+def _months(start: Column, end: Column) -> Column:
+    """First days of the months from start to end (end defaults to start + 11 months)."""
+    first = F.trunc(start, "month")
+    last = F.trunc(F.coalesce(end, F.add_months(start, 11)), "month")
+    return F.sequence(first, F.greatest(first, last), F.expr("interval 1 month"))
+
+
+def heures(h: DataFrame, operations: DataFrame, acheteurs: DataFrame, threshold: int) -> DataFrame:
+    """Hours realised (from the monthly hours) and targeted (each operation's objective spread evenly over
+    its months) by month x territory x legal modality x market type x buyer category x Grand Paris."""
+    ops = operations.select(
+        "operation_key", F.col("donneur_ordre_siret").alias("siret"), "type_marche_code", "modalite_code",
+        F.coalesce("departement", F.lit(NOT_ALLOCATED)).alias("departement"),
+        F.coalesce("ept", F.lit(ref.OUTSIDE_EPT)).alias("ept"),
+        (F.coalesce(F.trim("grand_projet"), F.lit("")) != "").alias("grand_paris"),
+        "heures_objectif", "date_debut", "date_fin",
+    ).join(acheteurs.select("siret", "categorie_acheteur"), "siret", "left").withColumn(
+        "categorie_acheteur", F.coalesce("categorie_acheteur", F.lit(ref.UNKNOWN)))
+    dims = ["departement", "ept", "modalite_code", "type_marche_code", "categorie_acheteur", "grand_paris"]
+    # Left join: hours whose operation is unknown still count, under non-allocated dimensions.
+    realised = (h.select("operation_key", "mois", "heures", "person_key", "contrat_key")
+                 .join(ops.select("operation_key", *dims), "operation_key", "left")
+                 .fillna({"departement": NOT_ALLOCATED, "ept": ref.OUTSIDE_EPT, "modalite_code": ref.UNKNOWN,
+                          "type_marche_code": ref.UNKNOWN, "categorie_acheteur": ref.UNKNOWN, "grand_paris": False})
+                 .groupBy("mois", *dims)
+                 .agg(F.sum("heures").alias("heures_realisees"), F.countDistinct("person_key").alias("n_personnes"),
+                      F.countDistinct("contrat_key").alias("n_contrats")))
+    spread = ops.withColumn("mois", F.explode(_months(F.col("date_debut"), F.col("date_fin")))).withColumn(
+        "n_mois", F.size(_months(F.col("date_debut"), F.col("date_fin"))))
+    targeted = (spread.groupBy("mois", *dims)
+                      .agg(F.sum(F.col("heures_objectif") / F.col("n_mois")).alias("heures_objectif"),
+                           F.countDistinct("operation_key").alias("n_operations")))
+    out = realised.join(targeted, ["mois", *dims], "full_outer").fillna(
+        {"heures_realisees": 0.0, "n_personnes": 0, "n_contrats": 0, "heures_objectif": 0.0, "n_operations": 0})
+    return out.withColumn("annee", F.year("mois")).withColumn(
+        "secret_statistique", secret(F.col("n_personnes"), threshold))
+
+
+PERSON_DIMENSIONS = ["sexe", "tranche_age", "niveau_diplome", "departement_residence", "qpv", "prescripteur"]
+
+
+def beneficiaires(h: DataFrame, participants: DataFrame, threshold: int) -> DataFrame:
+    """Distinct persons with hours in the year (a person on several contracts counts once a year), by
+    each profile dimension, plus every eligibility criterion (a person may have several)."""
+    active = h.select("person_key", F.year("mois").alias("annee")).distinct()
+    p = participants.select("person_key", *PERSON_DIMENSIONS, "criteres")
+    joined = active.join(p, "person_key", "left")
+    parts = [joined.select("annee", "person_key", F.lit("ensemble").alias("dimension"),
+                           F.lit(ref.TOTAL).alias("valeur"))]
+    for d in PERSON_DIMENSIONS:
+        parts.append(joined.select("annee", "person_key", F.lit(d).alias("dimension"),
+                                   F.coalesce(F.col(d).cast("string"), F.lit(ref.UNKNOWN)).alias("valeur")))
+    parts.append(joined.select("annee", "person_key", F.lit("critere").alias("dimension"),
+                               F.explode_outer("criteres").alias("valeur")).fillna({"valeur": ref.UNKNOWN}))
+    long = parts[0]
+    for part in parts[1:]:
+        long = long.unionByName(part)
+    return (long.groupBy("annee", "dimension", "valeur").agg(F.countDistinct("person_key").alias("n_personnes"))
+                .withColumn("secret_statistique", secret(F.col("n_personnes"), threshold)))
+
+
+def contrats_par_type(contrats: DataFrame, threshold: int) -> DataFrame:
+    return (contrats.groupBy(F.year("date_debut").alias("annee"), "type_contrat", "modalite_realisation")
+                    .agg(F.count("*").alias("n_contrats"), F.countDistinct("person_key").alias("n_personnes"))
+                    .withColumn("secret_statistique", secret(F.col("n_personnes"), threshold)))
+
+
+def sorties(s: DataFrame, threshold: int) -> DataFrame:
+    """Situation at 6 months (or more) after the end of the insertion contract, by year of contract end:
+    counts and rates of durable jobs, transition jobs, positive exits and dynamic exits (the three)."""
+    at6 = s.filter(F.col("a_6_mois") & F.col("contrat_date_fin").isNotNull())
+    by_year = at6.groupBy(F.year("contrat_date_fin").alias("annee")).agg(
+        F.count("*").alias("n_sorties"),
+        *[F.sum((F.col("sortie") == o).cast("int")).alias(o.lower()) for o in DYNAMIC_OUTCOMES],
+    )
+    total = F.col("n_sorties")
+    out = by_year
+    for o in DYNAMIC_OUTCOMES:
+        out = out.withColumn(f"taux_{o.lower()}", F.col(o.lower()) / total)
+    dynamic = sum(F.col(o.lower()) for o in DYNAMIC_OUTCOMES)
+    return (out.withColumn("taux_sorties_dynamiques", dynamic / total)
+               .withColumn("secret_statistique", secret(total, threshold)))
+
+
+def charte_grand_paris(gp: DataFrame, operations: DataFrame, h: DataFrame, threshold: int) -> DataFrame:
+    """Per Grand Paris contract, then per operation and owner: insertion hours realised vs the charter's
+    objective (10 % of worked hours since October 2020, 5 % before) and share of the amount to TPE/PME."""
+    op_hours = (h.groupBy("operation_key").agg(F.sum("heures").alias("heures_realisees"),
+                                               F.countDistinct("person_key").alias("n_personnes"))
+                 .join(operations.select("operation_key", F.concat("donneur_ordre_siret", "decp_id").alias("decp_uid")),
+                       "operation_key"))
+    per_contract = gp.join(op_hours.groupBy("decp_uid").agg(F.sum("heures_realisees").alias("heures_realisees"),
+                                                            F.sum("n_personnes").alias("n_personnes")),
+                           "decp_uid", "left").fillna({"heures_realisees": 0.0, "n_personnes": 0})
+    out = per_contract.groupBy("maitre_ouvrage", "operation", "programme").agg(
+        F.count("*").alias("n_marches"), F.sum("montant_ht").alias("montant_ht"),
+        F.sum("heures_travaillees_prevues").alias("heures_travaillees_prevues"),
+        F.sum("heures_insertion_objectif").alias("heures_insertion_objectif"),
+        F.sum("heures_realisees").alias("heures_realisees"), F.sum("n_personnes").alias("n_personnes"),
+        F.sum("montant_tpe_pme").alias("montant_tpe_pme"),
+    )
+    return (out.withColumn("taux_realisation_objectif", F.col("heures_realisees") / F.col("heures_insertion_objectif"))
+               .withColumn("part_heures_insertion", F.col("heures_realisees") / F.col("heures_travaillees_prevues"))
+               .withColumn("part_tpe_pme", F.col("montant_tpe_pme") / F.col("montant_ht"))
+               .withColumn("objectif_tpe_pme_atteint", F.col("part_tpe_pme") >= F.lit(TPE_PME_TARGET))
+               .withColumn("secret_statistique", secret(F.col("n_personnes"), threshold)))
+
+
+def market_type(cpv: Column) -> Column:
+    mapping = ref.cpv_market_type()
+    return F.coalesce(F.create_map(*[x for k, v in mapping.items() for x in (F.lit(k), F.lit(v))])[
+        F.substring(cpv, 1, 2)], F.lit(ref.UNKNOWN))
+
+
+def marches_clauses(marches: DataFrame, acheteurs: DataFrame, threshold: int) -> DataFrame:
+    """Contracts and amounts by year x market type x procedure x buyer category x département x social
+    consideration (each contract once under ``TOUTES``)."""
+
+    m = consideration_categories(marches).join(
+        acheteurs.select(F.col("siret").alias("acheteur_id"), "categorie_acheteur"), "acheteur_id", "left")
+    rows = m.select(F.year("date_notification").alias("annee"), market_type(F.col("code_cpv")).alias("type_marche"),
+                    F.coalesce("procedure", F.lit(ref.UNKNOWN)).alias("procedure"),
+                    F.coalesce("categorie_acheteur", F.lit(ref.UNKNOWN)).alias("categorie_acheteur"),
+                    F.coalesce("departement_execution", F.lit(NOT_ALLOCATED)).alias("departement"),
+                    F.explode("categories").alias("consideration_sociale"), "uid", "montant")
+    out = rows.groupBy("annee", "type_marche", "procedure", "categorie_acheteur", "departement",
+                       "consideration_sociale").agg(F.countDistinct("uid").alias("n_marches"),
+                                                    F.sum("montant").alias("montant"))
+    return out.withColumn("secret_statistique", F.lit(False))  # contracts are public data: no suppression
+
+
+def part_consideration_sociale(marches: DataFrame) -> DataFrame:
+    """Share of contracts declaring a social consideration, for 2022-format records (2024+), beside the
+    national 30 % target; the 2019 format cannot say, so earlier years are absent, not zero."""
+    social = F.exists(F.coalesce("considerations_sociales", F.array()),
+                      lambda v: v.isin(*ref.social_considerations()))
+    known = marches.filter((F.col("decp_format") == "2022") & F.col("considerations_sociales").isNotNull())
+    out = known.groupBy(F.year("date_notification").alias("annee")).agg(
+        F.count("*").alias("n_marches"), F.sum(social.cast("int")).alias("n_marches_consideration_sociale"))
+    return (out.withColumn("part", F.col("n_marches_consideration_sociale") / F.col("n_marches"))
+               .withColumn("objectif_national", F.lit(NATIONAL_TARGET))
+               .withColumn("secret_statistique", F.lit(False)))
+
+
+def structures_inclusion(structures: DataFrame, titulaires: DataFrame, resolution: DataFrame,
+                         marches: DataFrame, hours: DataFrame, contrats: DataFrame, threshold: int) -> DataFrame:
+    """Presence of insertion and disability structures by département and kind, and, per year, the share
+    of contract amounts (as titulaires) and of insertion hours (as employers) that goes to them."""
+    presence = structures.groupBy(F.coalesce("departement", F.lit(NOT_ALLOCATED)).alias("departement"),
+                                  F.coalesce("famille", F.lit(ref.UNKNOWN)).alias("famille"),
+                                  F.coalesce("kind", F.lit(ref.UNKNOWN)).alias("type_structure")).agg(
+        F.count("*").alias("n_structures"))
+    presence = presence.select(F.lit("presence").alias("indicateur"), F.lit(None).cast("int").alias("annee"),
+                               "departement", "famille", "type_structure", F.col("n_structures").cast("double")
+                               .alias("valeur"), F.col("n_structures").alias("population"))
+    is_structure = resolution.filter((F.col("source") == "decp_titulaire") & (F.col("structure_match") != "aucun"))
+    t = titulaires.join(marches.select("uid", F.year("date_notification").alias("annee")), "uid").join(
+        is_structure.select(F.col("source_key").alias("uid"), F.col("siret").alias("titulaire_id"),
+                            F.lit(True).alias("structure")).dropDuplicates(["uid", "titulaire_id"]),
+        ["uid", "titulaire_id"], "left")
+    amounts = t.groupBy("annee").agg(
+        (F.sum(F.when(F.col("structure"), F.col("montant_part")).otherwise(0.0)) / F.sum("montant_part"))
+        .alias("valeur"), F.countDistinct(F.when(F.col("structure"), F.col("uid"))).alias("population"))
+    amounts = amounts.select(F.lit("part_montant_titulaires").alias("indicateur"), "annee",
+                             F.lit("IDF").alias("departement"), F.lit(ref.ALL).alias("famille"),
+                             F.lit("TOUS").alias("type_structure"), "valeur", "population")
+    employers = structures.select(F.substring("siret", 1, 9).alias("siren")).distinct().withColumn("structure",
+                                                                                                     F.lit(True))
+    hc = hours.select("contrat_key", "mois", "heures", "person_key").join(
+        contrats.select("contrat_key", F.substring("entreprise_siret", 1, 9).alias("siren")),
+                    "contrat_key", "left").join(employers, "siren", "left")
+    hours_share = hc.groupBy(F.year("mois").alias("annee")).agg(
+        (F.sum(F.when(F.col("structure"), F.col("heures")).otherwise(0.0)) / F.sum("heures")).alias("valeur"),
+        F.countDistinct(F.when(F.col("structure"), F.col("person_key"))).alias("population"))
+    hours_share = hours_share.select(F.lit("part_heures_employeurs").alias("indicateur"), "annee",
+                                     F.lit("IDF").alias("departement"), F.lit(ref.ALL).alias("famille"),
+                                     F.lit("TOUS").alias("type_structure"), "valeur", "population")
+    out = presence.unionByName(amounts).unionByName(hours_share)
+    return out.withColumn("secret_statistique", (F.col("indicateur") == "part_heures_employeurs")
+                          & secret(F.col("population"), threshold))
+
+
+def fiches(marches: DataFrame, hours: DataFrame, operations: DataFrame, threshold: int) -> tuple[DataFrame, DataFrame]:
+    """Per buyer and per territory, per year (``trimestre`` 0) and per quarter (1-4): contracts, amounts,
+    contracts with a social consideration, insertion hours and distinct persons — the figures of the
+    periodic sheets (distinct persons cannot be added up from months, so each period is counted)."""
+    social = F.exists(F.coalesce("considerations_sociales", F.array()),
+                      lambda v: v.isin(*ref.social_considerations()))
+    m = marches.select("acheteur_id", F.coalesce("departement_execution", F.lit(NOT_ALLOCATED)).alias("departement"),
+                       F.year("date_notification").alias("annee"), F.quarter("date_notification").alias("trimestre"),
+                       "uid", "montant", social.alias("social"))
+    h = hours.select("operation_key", "mois", "heures", "person_key").join(operations.select(
+        "operation_key", F.col("donneur_ordre_siret").alias("acheteur_id"),
+                                     F.coalesce("departement", F.lit(NOT_ALLOCATED)).alias("departement")),
+                   "operation_key", "left").select(
+        F.coalesce("acheteur_id", F.lit(ref.UNKNOWN)).alias("acheteur_id"),
+        F.coalesce("departement", F.lit(NOT_ALLOCATED)).alias("departement"), F.year("mois").alias("annee"),
+        F.quarter("mois").alias("trimestre"), "heures", "person_key")
+
+    def period(key: str, quarter: bool) -> DataFrame:
+        keys = [key, "annee", "trimestre"] if quarter else [key, "annee"]
+        cm = m.groupBy(*keys).agg(F.countDistinct("uid").alias("n_marches"), F.sum("montant").alias("montant"),
+                                  F.sum(F.col("social").cast("int")).alias("n_marches_consideration_sociale"))
+        ch = h.groupBy(*keys).agg(F.sum("heures").alias("heures_realisees"),
+                                  F.countDistinct("person_key").alias("n_personnes"))
+        out = cm.join(ch, keys, "full_outer").fillna(
+            {"n_marches": 0, "montant": 0.0, "n_marches_consideration_sociale": 0, "heures_realisees": 0.0,
+             "n_personnes": 0})
+        if not quarter:
+            out = out.withColumn("trimestre", F.lit(0))
+        return out.withColumn("secret_statistique", secret(F.col("n_personnes"), threshold))
+
+    def by(key: str) -> DataFrame:
+        return period(key, False).unionByName(period(key, True))
+
+    return by("acheteur_id"), by("departement")
+
+
+def heures_ept(hours: DataFrame, operations: DataFrame, threshold: int) -> DataFrame:
+    """Insertion hours and distinct persons per year and EPT of the Métropole du Grand Paris (``HORS_EPT``
+    outside it): the territories elected officials of the Métropole ask about."""
+    ops = operations.select("operation_key", F.coalesce("ept", F.lit(ref.OUTSIDE_EPT)).alias("ept"))
+    out = (hours.select("operation_key", F.year("mois").alias("annee"), "heures", "person_key")
+           .join(ops, "operation_key", "left").fillna({"ept": ref.OUTSIDE_EPT})
+           .groupBy("annee", "ept").agg(F.sum("heures").alias("heures_realisees"),
+                                        F.countDistinct("person_key").alias("n_personnes")))
+    return out.withColumn("secret_statistique", secret(F.col("n_personnes"), threshold))
+
+
+# Gold tables the publications read (beside gold/marches_par_mois_departement).
+PUBLISHED = (HEURES, BENEFICIAIRES, CONTRATS_TYPE, SORTIES, CHARTE_GP, MARCHES_CLAUSES, PART_CLAUSES, STRUCTURES,
+             FICHES_ACHETEURS, FICHES_TERRITOIRES, HEURES_EPT)
+
+# The period column of each gold table: a monthly run rewrites only the periods whose cells changed.
+PERIODS = {HEURES: "mois", BENEFICIAIRES: "annee", CONTRATS_TYPE: "annee", SORTIES: "annee",
+           MARCHES_CLAUSES: "annee", PART_CLAUSES: "annee", FICHES_ACHETEURS: "annee", FICHES_TERRITOIRES: "annee",
+           HEURES_EPT: "annee"}
+
+
+def rounded(df: DataFrame) -> DataFrame:
+    """Doubles rounded to 6 decimals: sums do not depend on the order Spark adds them in."""
+    return df.select(*[F.round(F.col(f.name), 6).alias(f.name) if f.dataType.typeName() == "double"
+                       else F.col(f.name) for f in df.schema.fields])
+
+
+def run(ctx: RunContext) -> dict:
+    """Reads the silver tables; writes the indicator tables (``PUBLISHED``), rewriting only the periods whose
+    cells changed. Checks that gold holds exactly the hours of silver."""
+    spark, settings = ctx.spark, ctx.settings
+    full = settings.gold_full_recompute
+    read = lambda name: spark.read.format("delta").load(settings.table_uri(name))  # noqa: E731
+    t = settings.small_cell_threshold
+    h, ops = read("silver/heures_insertion"), read("silver/operations")
+    contrats, s, gp = read("silver/contrats_insertion"), read("silver/sorties"), read("silver/grand_paris_contrats")
+    marches, acheteurs = read("silver/marches"), read("silver/acheteurs")
+    fiche_acheteurs, fiche_territoires = fiches(marches, h, ops, t)
+    tables = {  # gold table -> (frame, silver rows it is computed from)
+        HEURES: (heures(h, ops, read("silver/acheteurs"), t), h),
+        BENEFICIAIRES: (beneficiaires(h, read("silver/participants"), t), h),
+        CONTRATS_TYPE: (contrats_par_type(contrats, t), contrats),
+        SORTIES: (sorties(s, t), s),
+        CHARTE_GP: (charte_grand_paris(gp, ops, h, t), gp),
+        MARCHES_CLAUSES: (marches_clauses(marches, acheteurs, t), marches),
+        PART_CLAUSES: (part_consideration_sociale(marches), marches),
+        STRUCTURES: (structures_inclusion(read("silver/structures"), read("silver/marches_titulaires"),
+                                          read("silver/resolution_entreprises"), marches, h, contrats, t),
+                     read("silver/structures")),
+        FICHES_ACHETEURS: (fiche_acheteurs, marches),
+        FICHES_TERRITOIRES: (fiche_territoires, marches),
+        HEURES_EPT: (heures_ept(h, ops, t), h),
+    }
+    reports = []
+    for name, (df, source) in tables.items():
+        rewritten = write_by_period(spark, rounded(df), settings, name, PERIODS.get(name), full=full)
+        reports.append({"table": name, "rows_in": source.count(), "rows_written": read(name).count(),
+                        "rows_quarantined": 0, "details": {"periods_rewritten": [str(p) for p in rewritten]}})
+    gold_hours = read(HEURES).agg(F.sum("heures_realisees")).first()[0] or 0.0
+    silver_hours = h.agg(F.sum("heures")).first()[0] or 0.0
+    if abs(gold_hours - silver_hours) > 1e-6 * max(1.0, silver_hours):
+        raise RuntimeError(f"gold hours {gold_hours} != silver hours {silver_hours}: hours were lost")
+    return {"stage": "gold_indicators", "tables": reports,
+            "checks": {"heures_gold": round(gold_hours, 2), "heures_silver": round(silver_hours, 2)}}

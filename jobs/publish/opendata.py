@@ -1,0 +1,595 @@
+"""Open data: the gold indicators and the extended DECP as CSV, Parquet and JSON with Table Schemas.
+
+``publish_opendata`` reads gold and silver (Spark), protects every aggregate with ``jobs.publish.disclosure``,
+writes the files and a Frictionless ``datapackage.json`` into ``<output>/opendata/`` and copies them to the
+public zone of the lake (``<lake>/public/opendata/``), the only zone open to anonymous readers.
+
+The extended DECP holds the contracts as published (official 2022 schema, ``schemas/schema_decp_v2.0.3.json``:
+the JSON file validates against it) plus the observatory's enrichment, kept apart: ``observatoire_*`` columns
+in CSV and Parquet, a top-level ``observatoire`` object in JSON.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pyspark.sql import functions as F
+
+from jobs.core.settings import PROJECT_ROOT, Settings
+from jobs.core.storage import ObjectStore
+from jobs.gold import indicators as gi
+from jobs.gold.marches import GOLD_TABLE as MARCHES_MOIS
+from jobs.gold.marches import consideration_categories
+from jobs.publish import disclosure as dc
+from jobs.silver.decp_normalize import unflatten
+from schemas import referential as ref
+
+OFFICIAL_SCHEMA = PROJECT_ROOT / "schemas" / "schema_decp_v2.0.3.json"
+OFFICIAL_SCHEMA_URL = ("https://schema.data.gouv.fr/schemas/139bercy/format-commun-DECP/2.0.3/"
+                       "marches.json")
+DECP_NAME = "decp_etendu"
+LICENCE = {"name": "etalab-2.0", "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
+           "title": "Licence Ouverte / Open Licence version 2.0"}
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+SOCIAL = ref.social_considerations()
+M = dc.Margin
+
+# Published gold tables and how each is protected. Margins: the totals published with each table
+# (TOUTES/TOTAL rows) or elsewhere (yearly figures of fiches_territoires, regional monthly totals...).
+GOLD_SPECS: dict[str, dc.TableSpec] = {
+    MARCHES_MOIS: dc.TableSpec(
+        dims=("mois", "annee", "trimestre", "departement", "consideration_sociale"), counts=("nb_marches",),
+        margins=(M(("mois", "departement"), {"consideration_sociale": ref.ALL}),
+                 M(("annee", "departement", "consideration_sociale")),
+                 M(("annee", "trimestre", "departement", "consideration_sociale")))),
+    gi.HEURES: dc.TableSpec(
+        dims=("mois", "annee", "trimestre", "departement", "ept", "modalite_code", "type_marche_code",
+              "categorie_acheteur", "grand_paris"), counts=("n_personnes", "n_contrats", "n_operations"),
+        margins=(M(("annee", "departement")), M(("annee", "trimestre", "departement")), M(("annee", "ept")),
+                 M(("mois",)))),
+    gi.HEURES_EPT: dc.TableSpec(dims=("annee", "ept"), counts=("n_personnes",), margins=(M(("annee",)),)),
+    gi.BENEFICIAIRES: dc.TableSpec(
+        dims=("annee", "dimension", "valeur"), counts=("n_personnes",),
+        margins=(M(("annee", "dimension"), {"dimension": "ensemble", "valeur": ref.TOTAL},
+                   {"dimension": (*gi.PERSON_DIMENSIONS, "critere")}),)),
+    gi.CONTRATS_TYPE: dc.TableSpec(
+        dims=("annee", "type_contrat", "modalite_realisation"), counts=("n_personnes", "n_contrats"),
+        margins=(M(("annee",)),)),
+    gi.SORTIES: dc.TableSpec(
+        dims=("annee",), counts=("n_sorties", *[o.lower() for o in gi.DYNAMIC_OUTCOMES])),
+    gi.CHARTE_GP: dc.TableSpec(
+        dims=("maitre_ouvrage", "operation", "programme"), counts=("n_personnes", "n_marches")),
+    gi.MARCHES_CLAUSES: dc.TableSpec(
+        dims=("annee", "type_marche", "procedure", "categorie_acheteur", "departement", "consideration_sociale"),
+        counts=("n_marches",),
+        margins=(M(("annee", "type_marche", "procedure", "categorie_acheteur", "departement"),
+                   {"consideration_sociale": ref.ALL}),
+                 M(("annee", "departement", "consideration_sociale")))),
+    gi.PART_CLAUSES: dc.TableSpec(dims=("annee",), counts=("n_marches", "n_marches_consideration_sociale")),
+    gi.STRUCTURES: dc.TableSpec(
+        dims=("indicateur", "annee", "departement", "famille", "type_structure"), counts=("population",),
+        margins=(M(("indicateur", "departement"), where={"indicateur": ("presence",)}),)),
+    # Sheets: only persons make a row small (decision 97: a buyer's or a département's contracts are public
+    # DECP data, and a sheet must not go blank for 3 contracts). The year (trimestre 0) and its quarters:
+    # quarters add up to the year, and each period adds up across buyers / départements to figures
+    # published elsewhere.
+    gi.FICHES_ACHETEURS: dc.TableSpec(
+        dims=("acheteur_id", "annee", "trimestre"), counts=("n_personnes",),
+        margins=(M(("annee", "trimestre")), M(("acheteur_id", "annee"), {"trimestre": 0}))),
+    gi.FICHES_TERRITOIRES: dc.TableSpec(
+        dims=("departement", "annee", "trimestre"), counts=("n_personnes",),
+        margins=(M(("annee", "trimestre")), M(("departement", "annee"), {"trimestre": 0}))),
+    gi.HEURES_EPT: dc.TableSpec(dims=("annee", "ept"), counts=("n_personnes",), margins=(M(("annee",)),)),
+}
+# Tables about persons: the pages show them as protected here. Contract-only tables (DECP is public data)
+# are shown as they are on the pages; their open data files follow the one row rule above (decision 90).
+# gold/heures_insertion is not in the list: pages show only its regional totals (hours of a year, whose
+# population is the year's beneficiaries, checked there) and objectives (not person data), never its cells.
+PERSON_TABLES = (gi.BENEFICIAIRES, gi.CONTRATS_TYPE, gi.SORTIES, gi.CHARTE_GP, gi.STRUCTURES,
+                 gi.FICHES_ACHETEURS, gi.FICHES_TERRITOIRES, gi.HEURES_EPT)
+# Insertion hours per contract (DECP enrichment): persons behind them, protected the same way.
+DECP_SPEC = dc.TableSpec(dims=("observatoire_departement",), counts=("observatoire_n_personnes_insertion",),
+                         margins=(M(("observatoire_departement",)),))
+DECP_PROTECTED = ("observatoire_heures_insertion", "observatoire_n_personnes_insertion")
+
+
+# --- CSV safety ------------------------------------------------------------------------------------------
+
+def neutralize(value: Any) -> Any:
+    """A text value a spreadsheet would run as a formula gets a leading apostrophe (OWASP CSV injection);
+    anything that is not text (numbers, including negative ones) is returned unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralize_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Every text column neutralised; numeric, boolean and date columns untouched."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = out[c].map(neutralize)
+    return out
+
+
+# --- Table Schema -----------------------------------------------------------------------------------------
+
+def _field_type(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(series):
+        return "integer"
+    if pd.api.types.is_float_dtype(series):
+        return "number"
+    values = [v for v in series if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if values and all(isinstance(v, bool) for v in values):
+        return "boolean"
+    if values and all(isinstance(v, date) and not isinstance(v, datetime) for v in values):
+        return "date"
+    if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return "integer"
+    return "string"
+
+
+def table_schema(df: pd.DataFrame, dims: Iterable[str] = (), descriptions: dict[str, str] | None = None,
+                 types: dict[str, str] | None = None) -> dict:
+    """A Table Schema for a frame: types from the data; dimensions without nulls form the primary key."""
+    descriptions, types = descriptions or {}, types or {}
+    fields = []
+    for c in df.columns:
+        f = {"name": c, "type": types.get(c) or _field_type(df[c])}
+        if c in descriptions:
+            f["description"] = descriptions[c]
+        if (c in dims and not df[c].isna().any()) or c == dc.SECRET:
+            f["constraints"] = {"required": True}
+        fields.append(f)
+    schema = {"fields": fields, "missingValues": [""]}
+    keys = [d for d in dims if d in df.columns]
+    if keys and not df[keys].isna().any().any() and not df.duplicated(keys).any():
+        schema["primaryKey"] = keys
+    return schema
+
+
+def _jsonable(v: Any) -> Any:
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, date):
+        return v.isoformat()
+    if hasattr(v, "item"):  # numpy scalars
+        return v.item()
+    return v
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    return [{k: _jsonable(v) for k, v in row.items()} for row in df.to_dict("records")]
+
+
+def write_table_files(df: pd.DataFrame, folder: Path, name: str) -> dict[str, Path]:
+    """``name``.csv (UTF-8, formulas neutralised), .parquet and .json (array of objects) of one table."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"csv": folder / f"{name}.csv", "parquet": folder / f"{name}.parquet", "json": folder / f"{name}.json"}
+    flat = df.copy()
+    for c in flat.columns:  # dates as ISO text; numeric dtypes kept (nullable integers stay integers)
+        if flat[c].dtype == object:
+            flat[c] = flat[c].map(_jsonable)
+    neutralize_frame(flat).to_csv(paths["csv"], index=False, encoding="utf-8", lineterminator="\n")
+    df.to_parquet(paths["parquet"], index=False)
+    paths["json"].write_text(json.dumps(records(df), ensure_ascii=False), encoding="utf-8")
+    return paths
+
+
+# --- Extended DECP ------------------------------------------------------------------------------------------
+
+@cache
+def official_schema() -> dict:
+    return json.loads(OFFICIAL_SCHEMA.read_text(encoding="utf-8"))
+
+
+def _resolve(node: dict) -> dict:
+    root = official_schema()
+    while "$ref" in node:
+        target = root
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = {**{k: v for k, v in node.items() if k != "$ref"}, **target}
+    return node
+
+
+_TRUE, _FALSE = {"true", "1", "oui", "vrai"}, {"false", "0", "non", "faux"}
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+
+    return " ".join(unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold().split())
+
+
+def _wrapper(node: dict) -> str | None:
+    """The key of a one-key wrapper object of the 2022 format (``{"titulaire": {...}}``), if ``node`` is one."""
+    props, required = node.get("properties", {}), node.get("required", [])
+    return required[0] if len(props) == 1 and required == list(props) else None
+
+
+def conform(value: Any, node: dict) -> Any:
+    """A published value in the official schema's shapes and types, without inventing anything: numbers and
+    booleans published as text (XML, some platforms) are typed, an enum value differing only by case or
+    accents takes the official spelling, a lone item of a list is wrapped, XML-style lists of wrappers are
+    merged, empty blocks dropped, keys outside the schema dropped. A value that cannot be typed is kept as
+    is (and fails validation)."""
+    node = _resolve(node)
+    kind = node.get("type")
+    if kind == "object" and isinstance(value, list):  # XML: [{"technique": a}, {"technique": b}]
+        key = _wrapper(node)
+        if key and all(isinstance(v, dict) and set(v) == {key} for v in value):
+            value = {key: [x for v in value for x in (v[key] if isinstance(v[key], list) else [v[key]])]}
+    if kind == "object" and isinstance(value, dict):
+        props = node.get("properties", {})
+        return {k: conform(v, props[k]) for k, v in value.items() if k in props and v is not None}
+    if kind == "array":
+        items = [v for v in (value if isinstance(value, list) else [value]) if v != {}]
+        item_node = _resolve(node.get("items", {}))
+        key = _wrapper(item_node)
+        if key:  # a titulaire published without its wrapper
+            items = [{key: v} if isinstance(v, dict) and key not in v else v for v in items]
+        return [conform(v, item_node) for v in items]
+    if isinstance(value, str) and "enum" in node and value not in node["enum"]:
+        match = [e for e in node["enum"] if isinstance(e, str) and _fold(e) == _fold(value)]
+        return match[0] if len(match) == 1 else value
+    if kind == "boolean" and isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    if kind in ("integer", "number") and isinstance(value, str):
+        try:
+            value = float(value.strip().replace(",", "."))
+        except ValueError:
+            return value
+    if kind == "integer" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if kind == "number" and isinstance(value, float) and value.is_integer():
+        return int(value) if abs(value) < 2**53 else value
+    if kind == "string" and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    return value
+
+
+def official_record(record_json: str) -> dict:
+    """The record as published, in the shape and types of the official 2022 schema."""
+    raw = unflatten(json.loads(record_json))
+    return conform(raw, official_schema()["definitions"]["marche"])
+
+
+@cache
+def marche_validator():
+    from jsonschema import Draft7Validator
+
+    schema = official_schema()
+    Draft7Validator.check_schema(schema)
+    return Draft7Validator({**schema, "$ref": "#/definitions/marche"})
+
+
+@cache
+def _compiled(ref: str) -> Any:
+    """The official schema compiled to Python by fastjsonschema (about 15× faster than jsonschema here:
+    at 1M contracts validation was most of the publish stage; bench, issue 8). Same rules as ``jsonschema``
+    without a format checker: no format checks, no defaults written into the data."""
+    import fastjsonschema
+
+    schema = copy.deepcopy(official_schema())  # the compiler rewrites the references of what it is given
+    return fastjsonschema.compile({**schema, "$ref": ref} if ref else schema, use_formats=False, use_default=False,
+                                  detailed_exceptions=False)
+
+
+def _passes(ref: str, value: Any) -> bool:
+    from fastjsonschema import JsonSchemaException
+
+    try:
+        _compiled(ref)(value)
+    except JsonSchemaException:
+        return False
+    return True
+
+
+def record_errors(record: dict) -> list[str]:
+    """Readable errors of a record; the fast validator clears the valid ones, jsonschema words the others."""
+    if _passes("#/definitions/marche", record):
+        return []
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(marché)'}: {e.message}"[:300]
+            for e in marche_validator().iter_errors(record)]
+
+
+def validate_decp_document(doc: dict) -> list[str]:
+    """Errors of a whole ``{"marches": {"marche": [...]}}`` document against the official schema."""
+    from jsonschema import Draft7Validator
+
+    if _passes("", doc):
+        return []
+    return [e.message[:300] for e in Draft7Validator(official_schema()).iter_errors(doc)]
+
+
+def _items(value: Any, wrapper: str) -> list:
+    if not value:
+        return []
+    return [v[wrapper] if isinstance(v, dict) and wrapper in v else v for v in value]
+
+
+DECP_ARRAY_COLUMNS = ("techniques", "modalitesExecution", "typesPrix", "considerationsSociales",
+                      "considerationsEnvironnementales", "titulaires", "actesSousTraitance",
+                      "modificationsActesSousTraitance", "modifications", "observatoire_categories_consideration")
+DECP_SCALARS = ("id", "nature", "objet", "codeCPV", "idAccordCadre", "marcheInnovant", "ccag", "offresRecues",
+                "attributionAvance", "tauxAvance", "typeGroupementOperateurs", "sousTraitanceDeclaree", "procedure",
+                "dureeMois", "dateNotification", "datePublicationDonnees", "montant", "formePrix", "origineUE",
+                "origineFrance")
+
+
+def flatten_record(rec: dict) -> dict:
+    """One official record as one flat row: nested objects as ``parent_child``, lists as JSON text."""
+    row: dict[str, Any] = {"id": rec.get("id"), "acheteur_id": (rec.get("acheteur") or {}).get("id")}
+    for k in DECP_SCALARS[1:]:
+        row[k] = rec.get(k)
+    lieu = rec.get("lieuExecution") or {}
+    row["lieuExecution_code"], row["lieuExecution_typeCode"] = lieu.get("code"), lieu.get("typeCode")
+    lists = {"techniques": ("techniques", "technique"), "modalitesExecution": ("modalitesExecution",
+             "modaliteExecution"), "typesPrix": ("typesPrix", "typePrix"),
+             "considerationsSociales": ("considerationsSociales", "considerationSociale"),
+             "considerationsEnvironnementales": ("considerationsEnvironnementales", "considerationEnvironnementale")}
+    for col, (key, inner) in lists.items():
+        v = (rec.get(key) or {}).get(inner)
+        row[col] = json.dumps(v, ensure_ascii=False) if v is not None else None
+    for col, wrapper in (("titulaires", "titulaire"), ("actesSousTraitance", "acteSousTraitance"),
+                         ("modificationsActesSousTraitance", "modificationActeSousTraitance"),
+                         ("modifications", "modification")):
+        v = rec.get(col)
+        row[col] = json.dumps(_items(v, wrapper), ensure_ascii=False) if v is not None else None
+    return row
+
+
+ENRICHMENT_DESCRIPTIONS = {
+    "observatoire_uid": "identifiant unique du marché (SIRET de l'acheteur + id), clé de l'observatoire",
+    "observatoire_departement": "département d'exécution résolu par l'observatoire (COG 2026), NON_VENTILE sinon",
+    "observatoire_departement_methode": "comment le département a été trouvé (code commune, code postal, préfixe...)",
+    "observatoire_categorie_acheteur": "catégorie de l'acheteur d'après la catégorie juridique SIRENE",
+    "observatoire_type_marche": "travaux / services / fournitures, d'après la division CPV",
+    "observatoire_categories_consideration": "catégories de considération sociale du référentiel",
+    "observatoire_consideration_sociale": "le marché déclare une clause sociale, un critère social ou est réservé",
+    "observatoire_montant_actuel": "montant après application des modifications (euros HT)",
+    "observatoire_duree_mois_actuelle": "durée après application des modifications (mois)",
+    "observatoire_n_modifications": "nombre de modifications publiées",
+    "observatoire_n_titulaires_structures_inclusion": "titulaires reconnus comme SIAE, EA, ESAT ou GEIQ",
+    "observatoire_heures_insertion": "heures d'insertion réalisées suivies par les facilitateurs (secret si < seuil)",
+    "observatoire_n_personnes_insertion": "personnes en insertion sur le marché (secret si < seuil)",
+    "secret": "vrai quand les heures et personnes d'insertion sont masquées (secret statistique)",
+    "secret_motif": "primaire (petit effectif) ou complementaire (protège une autre cellule)",
+}
+
+
+def decp_frame(spark, settings: Settings):
+    """Spark: current 2022-format contracts with their published record and the observatory's enrichment."""
+
+
+    read = lambda name: spark.read.format("delta").load(settings.table_uri(name))  # noqa: E731
+    marches = read("silver/marches").filter(F.col("decp_format") == "2022")
+    bronze = read("bronze/decp_marches").select("source_sha256", "record_index", "record_json")
+    buyers = read("silver/acheteurs").select(F.col("siret").alias("acheteur_id"), "categorie_acheteur")
+    ops = read("silver/operations").select("operation_key", F.concat("donneur_ordre_siret", "decp_id").alias("uid"))
+    hours = read("silver/heures_insertion").join(ops, "operation_key").groupBy("uid").agg(
+        F.sum("heures").alias("observatoire_heures_insertion"),
+        F.countDistinct("person_key").alias("observatoire_n_personnes_insertion"))
+    structures = read("silver/resolution_entreprises").filter(
+        (F.col("source") == "decp_titulaire") & (F.col("structure_match") != "aucun")).groupBy(
+        F.col("source_key").alias("uid")).agg(
+        F.countDistinct("siret").alias("observatoire_n_titulaires_structures_inclusion"))
+    social = F.exists(F.coalesce("considerations_sociales", F.array()), lambda v: v.isin(*SOCIAL))
+    m = consideration_categories(marches).select(
+        "uid", "source_sha256", "record_index", "acheteur_id",
+        F.coalesce("departement_execution", F.lit(gi.NOT_ALLOCATED)).alias("observatoire_departement"),
+        F.col("departement_method").alias("observatoire_departement_methode"),
+        gi.market_type(F.col("code_cpv")).alias("observatoire_type_marche"),
+        F.filter("categories", lambda c: c != ref.ALL).alias("observatoire_categories_consideration"),
+        social.alias("observatoire_consideration_sociale"),
+        F.col("montant").alias("observatoire_montant_actuel"),
+        F.col("duree_mois").alias("observatoire_duree_mois_actuelle"),
+        F.col("n_modifications").alias("observatoire_n_modifications"))
+    return (m.join(bronze, ["source_sha256", "record_index"], "left")
+             .join(buyers, "acheteur_id", "left")
+             .withColumn("observatoire_categorie_acheteur", F.coalesce("categorie_acheteur", F.lit(ref.UNKNOWN)))
+             .join(structures, "uid", "left").join(hours, "uid", "left")
+             .fillna({"observatoire_n_titulaires_structures_inclusion": 0, "observatoire_heures_insertion": 0.0,
+                      "observatoire_n_personnes_insertion": 0})
+             .withColumnRenamed("uid", "observatoire_uid")
+             .drop("source_sha256", "record_index", "acheteur_id", "categorie_acheteur")
+             .orderBy("observatoire_uid"))
+
+
+ENRICHMENT = ("observatoire_uid", "observatoire_departement", "observatoire_departement_methode",
+              "observatoire_categorie_acheteur", "observatoire_type_marche", "observatoire_categories_consideration",
+              "observatoire_consideration_sociale", "observatoire_montant_actuel", "observatoire_duree_mois_actuelle",
+              "observatoire_n_modifications", "observatoire_n_titulaires_structures_inclusion",
+              "observatoire_heures_insertion", "observatoire_n_personnes_insertion")
+
+
+def build_decp(contracts: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame, dict, list[dict]]:
+    """Pure: contracts (``record_json`` + enrichment) -> (flat table, JSON document, excluded records).
+
+    A record that does not validate against the official schema even once typed is excluded (listed with
+    its errors in the run report), never altered into something the buyer did not publish.
+    """
+    rows, officials, excluded = [], [], []
+    for c in contracts.to_dict("records"):
+        rec = official_record(c["record_json"]) if c.get("record_json") else {}
+        errors = record_errors(rec) if rec else ["record not found in bronze"]
+        if errors:
+            excluded.append({"uid": c["observatoire_uid"], "errors": errors[:5]})
+            continue
+        officials.append(rec)
+        row = flatten_record(rec)
+        for k in ENRICHMENT:
+            v = c[k]
+            row[k] = json.dumps(list(v), ensure_ascii=False) if k == "observatoire_categories_consideration" else v
+        rows.append(row)
+    columns = [*flatten_record({}).keys(), *ENRICHMENT]
+    flat = pd.DataFrame(rows, columns=columns)
+    for k in ("observatoire_n_modifications", "observatoire_n_titulaires_structures_inclusion",
+              "observatoire_n_personnes_insertion", "observatoire_duree_mois_actuelle", "dureeMois", "offresRecues"):
+        flat[k] = flat[k].astype("Int64")
+    protected = dc.suppress(flat[["observatoire_departement", *DECP_PROTECTED]], DECP_SPEC, threshold)
+    for k in (*DECP_PROTECTED, dc.SECRET, dc.REASON):
+        flat[k] = protected[k]
+    enrichment = [{k: _jsonable(v) for k, v in row.items() if k not in flatten_record({})}
+                  | {"id": row["id"], "acheteur_id": row["acheteur_id"]} for row in flat.to_dict("records")]
+    for e in enrichment:
+        e["observatoire_categories_consideration"] = json.loads(e["observatoire_categories_consideration"])
+    doc = {"marches": {"marche": officials},
+           "observatoire": {"description": "Enrichissement de l'observatoire, une entrée par marché, dans l'ordre "
+                                           "de marches.marche (clé : acheteur_id + id)",
+                            "marches": enrichment}}
+    return flat, doc, excluded
+
+
+def decp_table_schema(flat: pd.DataFrame) -> dict:
+    types = {c: "array" for c in DECP_ARRAY_COLUMNS}
+    # Dates stay text: the official pattern accepts suffixes (time zone) that a Table Schema date refuses.
+    types.update({"dateNotification": "string", "datePublicationDonnees": "string", "montant": "number",
+                  "tauxAvance": "number", "origineUE": "number", "origineFrance": "number",
+                  "observatoire_montant_actuel": "number", "observatoire_heures_insertion": "number",
+                  "marcheInnovant": "boolean", "attributionAvance": "boolean", "sousTraitanceDeclaree": "boolean",
+                  "observatoire_consideration_sociale": "boolean", "secret": "boolean", "secret_motif": "string"})
+    for c in flat.columns:
+        if c not in types and str(flat[c].dtype) == "Int64":
+            types[c] = "integer"
+    schema = table_schema(flat, dims=("acheteur_id", "id"), descriptions=ENRICHMENT_DESCRIPTIONS, types=types)
+    schema["description"] = ("Champs DECP 2022 tels que publiés (listes en JSON) puis enrichissement de "
+                             "l'observatoire (colonnes observatoire_*)")
+    return schema
+
+
+# --- Writing ---------------------------------------------------------------------------------------------
+
+def _resources(name: str, schema_path: str, title: str, description: str) -> list[dict]:
+    return [{"name": f"{name}_{fmt}" if fmt != "csv" else name, "type": "table", "path": f"{name}.{fmt}",
+             "format": fmt, "mediatype": media, "encoding": "utf-8", "schema": schema_path, "title": title,
+             "description": description, "licenses": [LICENCE]}
+            for fmt, media in (("csv", "text/csv"), ("parquet", "application/vnd.apache.parquet"),
+                               ("json", "application/json"))]
+
+
+def write_package(gold: dict[str, pd.DataFrame], decp_flat: pd.DataFrame, decp_doc: dict, folder: Path,
+                  run_id: str, threshold: int) -> list[Path]:
+    """Pure I/O on a local folder: every table in three formats, their schemas, the datapackage."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "schemas").mkdir(exist_ok=True)
+    written, resources = [], []
+    for table, df in gold.items():
+        name = table.split("/", 1)[1]
+        written += write_table_files(df, folder, name).values()
+        schema_path = f"schemas/{name}.json"
+        schema = table_schema(df, GOLD_SPECS[table].dims)
+        (folder / schema_path).write_text(json.dumps(schema, ensure_ascii=False, indent=1), encoding="utf-8")
+        written.append(folder / schema_path)
+        resources += _resources(name, schema_path, name.replace("_", " "),
+                                f"Indicateur gold/{name} (définition : docs/indicators.md), cellules de moins de "
+                                f"{threshold} unités et leurs compléments masquées (secret)")
+    paths = write_table_files(decp_flat, folder, DECP_NAME)
+    # The JSON of the extended DECP is the official document, not the flat table.
+    paths["json"].write_text(json.dumps(decp_doc, ensure_ascii=False), encoding="utf-8")
+    written += paths.values()
+    schema_path = f"schemas/{DECP_NAME}.json"
+    (folder / schema_path).write_text(json.dumps(decp_table_schema(decp_flat), ensure_ascii=False, indent=1),
+                                      encoding="utf-8")
+    written.append(folder / schema_path)
+    decp_res = _resources(DECP_NAME, schema_path, "DECP étendues",
+                          "Marchés publics (format DECP 2022) avec les données de clauses sociales de l'observatoire")
+    decp_res[2] = {"name": f"{DECP_NAME}_json", "type": "json", "path": f"{DECP_NAME}.json", "format": "json",
+                   "mediatype": "application/json", "encoding": "utf-8", "jsonSchema": OFFICIAL_SCHEMA_URL,
+                   "title": "DECP étendues (JSON réglementaire)", "licenses": [LICENCE],
+                   "description": "Document {\"marches\": {\"marche\": [...]}} valide selon le schéma officiel "
+                                  "DECP 2.0.3 ; l'enrichissement est dans l'objet de premier niveau "
+                                  "\"observatoire\" (une entrée par marché, même ordre)"}
+    resources += decp_res
+    package = {
+        "name": "observatoire-clauses-sociales-idf",
+        "title": "Observatoire des clauses sociales d'Île-de-France — données ouvertes",
+        "description": ("Indicateurs de l'observatoire et DECP étendues. Secret statistique : toute cellule de "
+                        f"moins de {threshold} unités est masquée (valeur vide, secret = vrai, secret_motif = "
+                        "primaire), ainsi que les cellules nécessaires pour qu'aucune ne se déduise d'un total "
+                        "(secret_motif = complementaire)."),
+        "version": run_id, "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "licenses": [LICENCE],
+        "sources": [{"title": "Données essentielles de la commande publique (DECP)",
+                     "path": "https://www.data.gouv.fr/fr/datasets/donnees-essentielles-de-la-commande-publique/"},
+                    {"title": "Exports des facilitateurs des clauses sociales d'Île-de-France"},
+                    {"title": "Base SIRENE (INSEE)", "path": "https://www.sirene.fr/"},
+                    {"title": "Structures de l'inclusion (SIAE, EA, ESAT, GEIQ)"}],
+        "resources": resources,
+    }
+    (folder / "datapackage.json").write_text(json.dumps(package, ensure_ascii=False, indent=1), encoding="utf-8")
+    return [*written, folder / "datapackage.json"]
+
+
+def publish_files(files: Iterable[Path], folder: Path, settings: Settings) -> list[str]:
+    """Copy the files to the public zone of the lake: ``<lake>/public/opendata/<relative path>``."""
+
+    store, root, uris = ObjectStore(settings), settings.zone_uri("public") + "/opendata", []
+    for f in files:
+        uri = f"{root}/{f.relative_to(folder).as_posix()}"
+        store.put_file(f, uri)
+        uris.append(uri)
+    return uris
+
+
+def protect_gold(table: str, df: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """One gold table (as read from the lake, whole) as it may be published: sorted by its dimensions, a
+    ``trimestre`` column beside ``mois`` (quarterly totals are published), small cells and their complements
+    suppressed. Filter rows (one département, one buyer) only after this. ``table``: ``gold/<name>`` or
+    ``<name>`` (the keys of ``jobs.publish.publication.read_gold``)."""
+    spec = GOLD_SPECS[table if table.startswith("gold/") else f"gold/{table}"]
+    df = df.copy()
+    if "mois" in df.columns and "trimestre" in spec.dims:
+        df["trimestre"] = pd.to_datetime(df["mois"]).dt.quarter.astype("Int64")
+    order = [c for c in spec.dims if c in df.columns]
+    df = df.sort_values(order, na_position="first").reset_index(drop=True)
+    return dc.suppress(df, spec, threshold)
+
+
+def gold_frames(spark, settings: Settings) -> dict[str, pd.DataFrame]:
+    """Every published gold table, protected (small cells and complements suppressed)."""
+    out = {}
+    for table in GOLD_SPECS:
+        sdf = spark.read.format("delta").load(settings.table_uri(table))
+        df = sdf.toPandas()
+        for f in sdf.schema.fields:  # integers stay integers when a column has nulls (not floats)
+            if f.dataType.typeName() in ("integer", "long", "short"):
+                df[f.name] = df[f.name].astype("Int64")
+        out[table] = protect_gold(table, df, settings.small_cell_threshold)
+    return out
+
+
+def publish_opendata(spark, settings: Settings, run_id: str) -> dict:
+    """Gold + extended DECP -> ``<output>/opendata/`` and ``<lake>/public/opendata/``; returns the counts."""
+    started = datetime.now(UTC)
+    folder = Path(settings.output_dir) / "opendata"
+    gold = gold_frames(spark, settings)
+    contracts = decp_frame(spark, settings).toPandas()
+    flat, doc, excluded = build_decp(contracts, settings.small_cell_threshold)
+    errors = validate_decp_document(doc)
+    if errors:  # never publish a DECP document that the official schema refuses
+        raise RuntimeError(f"extended DECP does not validate against the official schema: {errors[:3]}")
+    files = write_package(gold, flat, doc, folder, run_id, settings.small_cell_threshold)
+    uris = publish_files(files, folder, settings)
+    tables = {t.split("/", 1)[1]: {"rows": len(df), "secret": int(df[dc.SECRET].sum()),
+                                   "secret_complementaire": int((df[dc.REASON] == dc.COMPLEMENTARY).sum())}
+              for t, df in gold.items()}
+    tables[DECP_NAME] = {"rows": len(flat), "secret": int(flat[dc.SECRET].sum()),
+                         "contracts_2022_format": len(contracts), "excluded_not_schema_valid": len(excluded)}
+    return {"stage": "opendata", "folder": str(folder), "public_uri": settings.zone_uri("public") + "/opendata",
+            "files": len(files), "bytes": sum(f.stat().st_size for f in files), "objects_published": len(uris),
+            "tables": tables, "excluded": excluded[:20],
+            "seconds": round((datetime.now(UTC) - started).total_seconds(), 1)}

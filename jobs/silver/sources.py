@@ -1,0 +1,407 @@
+"""bronze -> silver for the facilitators' exports, Grand Paris, structures and SIRENE.
+
+Values are typed (French dates, decimal commas), coded against the common referential (``schemas/``) and
+checked by the rules of ``schemas.rules``. A row breaking a rule goes to ``quarantine/<table>`` with its raw
+row, rule ids and messages. A label outside a referential list is never guessed: the row is quarantined
+(where the rule says so) or the field set to ``INCONNU``, and the label is listed in ``quality/values_to_map``
+for the data steward.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from jobs.core import quality
+from jobs.core.context import RunContext
+from jobs.core.delta_io import read_table, write_table
+from jobs.core.settings import Settings
+from jobs.core.wap import write_audit_publish
+from jobs.ingest.raw_files import landed_name
+from schemas import referential as ref
+from schemas.rules import RULES, rules_for
+from schemas.sources import source_contract
+
+UNKNOWN = ref.UNKNOWN
+LINEAGE = ["source_file", "source_sha256", "record_index", "load_id", "ingested_at"]
+
+
+# --- typing helpers -------------------------------------------------------------------------------
+def parse_date(c: str | Column) -> Column:
+    c = F.trim(F.col(c) if isinstance(c, str) else c)
+    return F.coalesce(F.to_date(c, "dd/MM/yyyy"), F.to_date(c, "yyyy-MM-dd"), F.to_date(c, "d/M/yyyy"))
+
+
+def parse_month(c: str) -> Column:
+    """First day of the month from 'MM/yyyy', 'yyyy-MM', or a full date."""
+    v = F.trim(F.col(c))
+    return F.coalesce(F.to_date(F.concat(F.lit("01/"), v), "dd/MM/yyyy"), F.to_date(F.concat(v, F.lit("-01")),
+                      "yyyy-MM-dd"), F.trunc(parse_date(v), "month"))
+
+
+def parse_decimal(c: str) -> Column:
+    return F.regexp_replace(F.regexp_replace(F.col(c), r"[\s\u00a0\u202f]", ""), ",", ".").cast("double")
+
+
+def parse_bool(c: str) -> Column:
+    """Yes/no answers as the sources write them (``schemas/referential/booleans.csv``); None otherwise."""
+    return code(c, "booleans").cast("boolean")
+
+
+_ACCENTED = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿ"
+_PLAIN = "aaaaaaceeeeiiiinooooouuuuyy"
+
+
+def spark_fold(c: Column) -> Column:
+    """The Spark twin of ``schemas.referential.fold`` (case, accents, spaces, apostrophes)."""
+    lowered = F.translate(F.lower(F.trim(c)), _ACCENTED + "’", _PLAIN + "'")
+    return F.regexp_replace(lowered, r"\s+", " ")
+
+
+@cache
+def _code_map(list_name: str) -> Column:
+    lookup = ref.mapping(list_name)._lookup
+    return F.create_map(*[x for k, v in sorted(lookup.items()) for x in (F.lit(k), F.lit(v))])
+
+
+def code_of(c: Column, list_name: str) -> Column:
+    """Referential code of a raw label (None when the label is in no list): a plain map lookup."""
+    return _code_map(list_name)[spark_fold(c)]
+
+
+def code(c: str, list_name: str) -> Column:
+    return code_of(F.col(c), list_name)
+
+
+def issue(rule_id: str, when: Column, value: Column) -> Column:
+    rule = RULES[rule_id]
+    return F.when(when, F.struct(F.lit(rule_id).alias("rule_id"),
+                                 F.concat(F.lit(f"{rule.message}: '"), F.coalesce(value, F.lit("")), F.lit("'"))
+                                 .alias("message")))
+
+
+def issues(*items: Column) -> Column:
+    return F.filter(F.array(*items), lambda x: x.isNotNull()) if items else F.array().cast(quality.ISSUE_TYPE)
+
+
+def raw_json(df: DataFrame) -> Column:
+    cols = [c for c in df.columns if c not in ("load_id", "ingested_at")]
+    return F.to_json(F.struct(*cols))
+
+
+def departement_of(insee: Column) -> Column:
+    attrs = ref.commune_attributes()
+    mapping = F.create_map(*[x for k, v in attrs.items() for x in (F.lit(k), F.lit(v["departement"]))])
+    prefix = F.when(insee.startswith("97"), F.substring(insee, 1, 3)).otherwise(F.substring(insee, 1, 2))
+    return F.coalesce(mapping[insee], F.when(insee.rlike(r"^\d[\dAB]\d{3}$"), prefix))
+
+
+def ept_of(insee: Column) -> Column:
+    attrs = ref.commune_attributes()
+    pairs = [x for k, v in attrs.items() if v["ept"] for x in (F.lit(k), F.lit(v["ept"]))]
+    return F.create_map(*pairs)[insee]
+
+
+# --- typed frames (pure transforms) ----------------------------------------------------------------
+def typed_operations(b: DataFrame) -> DataFrame:
+    insee = F.trim(F.col("commune_execution_insee"))
+    df = b.select(
+        *LINEAGE, raw_json(b).alias("raw_json"), "facilitateur",
+        F.concat_ws(":", "facilitateur", "facilitateur_marche_id").alias("operation_key"),
+        F.col("facilitateur_marche_id"),
+        F.regexp_replace("donneur_ordre_siret", r"[\s.]", "").alias("donneur_ordre_siret"),
+        "donneur_ordre_nom", F.trim("decp_id").alias("decp_id"), "objet",
+        "type_marche", code("type_marche", "market_types").alias("type_marche_code"),
+        "modalite_juridique", code("modalite_juridique", "legal_modalities").alias("modalite_code"),
+        parse_date("date_notification").alias("date_notification"), parse_date("date_debut").alias("date_debut"),
+        parse_date("date_fin").alias("date_fin"), parse_decimal("heures_objectif").alias("heures_objectif"),
+        insee.alias("commune_execution"), departement_of(insee).alias("departement"), ept_of(insee).alias("ept"),
+        F.trim("grand_projet").alias("grand_projet"), "facilitateur_structure",
+    ).withColumn("operation_key", F.when(F.col("facilitateur_marche_id").isNotNull(), F.col("operation_key")))
+    return df.withColumn("issues", issues(
+        issue("operations.type_marche_mapped", F.col("type_marche").isNotNull() & F.col("type_marche_code").isNull(),
+              F.col("type_marche")),
+        issue("operations.modalite_juridique_mapped",
+              F.col("modalite_juridique").isNotNull() & F.col("modalite_code").isNull(), F.col("modalite_juridique")),
+    ))
+
+
+def typed_entreprises(b: DataFrame) -> DataFrame:
+    """Companies working on an operation (titulaires, co- and sub-contractors, structures lending staff)."""
+    df = b.select(
+        *LINEAGE, raw_json(b).alias("raw_json"), "facilitateur",
+        F.when(F.col("facilitateur_marche_id").isNotNull(), F.concat_ws(":", "facilitateur", "facilitateur_marche_id"))
+        .alias("operation_key"),
+        F.regexp_replace("siret", r"[\s.]", "").alias("siret"), "raison_sociale",
+        F.coalesce(code("role", "company_roles"), F.lit(UNKNOWN)).alias("role"), F.col("role").alias("_role_raw"),
+        "type_structure", code("type_structure", "structure_kinds").alias("kind"),
+    ).withColumn("entreprise_key", F.concat_ws("|", "operation_key", "siret", "role"))
+    return df.withColumn("issues", issues(
+        issue("entreprises.type_structure_mapped", F.col("type_structure").isNotNull() & F.col("kind").isNull(),
+              F.col("type_structure"))))
+
+
+def age_band(age: Column) -> Column:
+    expr = None
+    for code_, lo, hi in ref.age_bands():
+        cond = age.between(lo, hi)
+        expr = F.when(cond, F.lit(code_)) if expr is None else expr.when(cond, F.lit(code_))
+    return expr.otherwise(F.lit(UNKNOWN))
+
+
+def typed_participants(b: DataFrame) -> DataFrame:
+    """Age band at entry instead of the birth year; criteria as codes; no identifier of any kind."""
+    year = F.coalesce(F.col("annee_naissance").cast("int"), F.col("date_naissance_annee").cast("int"))
+    entry = parse_date("date_entree")
+    insee = F.trim(F.col("commune_residence_insee"))
+    crit = F.filter(F.split(F.coalesce(F.col("criteres_eligibilite"), F.lit("")), r"\s*[|;,/]\s*"),
+                    lambda x: x != "")
+    return b.select(
+        *LINEAGE, raw_json(b).alias("raw_json"), "facilitateur", F.col("participant_id").alias("person_key"),
+        F.coalesce(code("sexe", "sexes"), F.lit(UNKNOWN)).alias("sexe"), F.col("sexe").alias("_sexe_raw"),
+        age_band(F.year(entry) - year).alias("tranche_age"),
+        F.coalesce(code("niveau_diplome", "diploma_levels"), F.lit(UNKNOWN)).alias("niveau_diplome"),
+        F.col("niveau_diplome").alias("_diplome_raw"),
+        crit.alias("_criteres_raw"),
+        insee.alias("commune_residence"), departement_of(insee).alias("departement_residence"),
+        parse_bool("qpv").alias("qpv"),
+        F.coalesce(code("prescripteur", "prescribers"), F.lit(UNKNOWN)).alias("prescripteur"),
+        F.col("prescripteur").alias("_prescripteur_raw"), entry.alias("date_entree"),
+    ).withColumn("criteres", F.array_distinct(F.transform("_criteres_raw", lambda x: F.coalesce(
+        code_of(x, "eligibility_criteria"), F.lit(UNKNOWN))))).withColumn("issues", issues())
+
+
+def typed_contrats(b: DataFrame) -> DataFrame:
+    return b.select(
+        *LINEAGE, raw_json(b).alias("raw_json"), "facilitateur",
+        F.when(F.col("contrat_id").isNotNull(), F.concat_ws(":", "facilitateur", "contrat_id")).alias("contrat_key"),
+        F.col("participant_id").alias("person_key"),
+        F.concat_ws(":", "facilitateur", "facilitateur_marche_id").alias("operation_key"),
+        F.regexp_replace("entreprise_siret", r"[\s.]", "").alias("entreprise_siret"),
+        F.coalesce(code("modalite_realisation", "realisation_modalities"), F.lit(UNKNOWN))
+        .alias("modalite_realisation"),
+        F.col("modalite_realisation").alias("_realisation_raw"),
+        F.coalesce(code("type_contrat", "contract_types"), F.lit(UNKNOWN)).alias("type_contrat"),
+        F.col("type_contrat").alias("_type_contrat_raw"),
+        parse_date("date_debut").alias("date_debut"), parse_date("date_fin").alias("date_fin"),
+    ).withColumn("issues", issues())
+
+
+def typed_heures(b: DataFrame, contrats: DataFrame, operations: DataFrame) -> DataFrame:
+    """Hours joined to their (valid) contract and operation: person, legal modality, period checks."""
+    c = contrats.select("contrat_key", "person_key", "operation_key", "facilitateur",
+                        F.trunc("date_debut", "month").alias("contrat_debut_mois"),
+                        F.trunc("date_fin", "month").alias("contrat_fin_mois"))
+    o = operations.select("operation_key", "modalite_code", "departement", "ept", "type_marche_code")
+    h = b.select(
+        *LINEAGE, raw_json(b).alias("raw_json"),
+        F.concat_ws(":", "facilitateur", "contrat_id").alias("contrat_key"), parse_month("mois").alias("mois"),
+        parse_decimal("heures_realisees").alias("heures"),
+    )
+    return (h.join(c, "contrat_key", "left").join(o, "operation_key", "left")
+             .withColumn("heures_key", F.concat_ws("|", "contrat_key", F.col("mois").cast("string")))
+             .withColumn("issues", issues()))
+
+
+def typed_sorties(b: DataFrame, contrats: DataFrame, boundary_months: int) -> DataFrame:
+    ends = contrats.select("contrat_key", F.col("date_fin").alias("contrat_date_fin"))
+    s = b.select(
+        *LINEAGE, raw_json(b).alias("raw_json"), "facilitateur", F.col("participant_id").alias("person_key"),
+        F.when(F.col("contrat_id").isNotNull(), F.concat_ws(":", "facilitateur", "contrat_id")).alias("contrat_key"),
+        parse_date("date_situation").alias("date_situation"), "situation",
+        code("situation", "outcomes").alias("sortie"),
+    )
+    s = s.join(ends, "contrat_key", "left").withColumn(
+        "mois_apres_fin", F.floor(F.months_between("date_situation", "contrat_date_fin")).cast("int")
+    ).withColumn("a_6_mois", F.col("mois_apres_fin") >= F.lit(boundary_months))
+    return s.withColumn("issues", issues(
+        issue("sorties.situation_mapped", F.col("situation").isNotNull() & F.col("sortie").isNull(),
+              F.col("situation"))))
+
+
+def typed_structures(b: DataFrame) -> DataFrame:
+    kinds = {r["code"]: r["family"] for r in ref.code_rows("structure_kinds")}
+    family = F.create_map(*[x for k, v in kinds.items() for x in (F.lit(k), F.lit(v))])
+    df = b.select(*LINEAGE, raw_json(b).alias("raw_json"), F.regexp_replace("siret", r"[\s.]", "").alias("siret"),
+                  "raison_sociale", "type_structure", code("type_structure", "structure_kinds").alias("kind"),
+                  F.col("code_postal"), F.col("commune"), F.col("departement"),
+                  F.col("latitude").cast("double").alias("latitude"),
+                  F.col("longitude").cast("double").alias("longitude"), F.col("origine"))
+    return df.withColumn("famille", family[F.col("kind")]).withColumn("issues", issues(
+        issue("structures.type_structure_mapped", F.col("type_structure").isNotNull() & F.col("kind").isNull(),
+              F.col("type_structure"))))
+
+
+def typed_companies(etab: DataFrame, ul: DataFrame) -> DataFrame:
+    u = ul.select("siren", "denominationUniteLegale", "categorieJuridiqueUniteLegale", "categorieEntreprise",
+                  "economieSocialeSolidaireUniteLegale")
+    u = u.dropDuplicates(["siren"])
+    df = etab.join(u, "siren", "left")
+    insee = F.col("codeCommuneEtablissement")
+    return df.select(
+        *LINEAGE, raw_json(etab).alias("raw_json"), F.col("siret"), F.col("siren"),
+        F.col("denominationUniteLegale").alias("denomination"),
+        F.col("categorieJuridiqueUniteLegale").alias("categorie_juridique"),
+        F.col("categorieEntreprise").alias("categorie_entreprise"),
+        (F.col("economieSocialeSolidaireUniteLegale") == "O").alias("ess"),
+        F.regexp_replace("activitePrincipaleEtablissement", r"\.", "").alias("naf"),
+        F.col("trancheEffectifsEtablissement").alias("tranche_effectifs"),
+        insee.alias("commune"), departement_of(insee).alias("departement"),
+        (F.col("etatAdministratifEtablissement") == "A").alias("actif"),
+    ).withColumn("issues", issues())
+
+
+def typed_grand_paris(b: DataFrame) -> DataFrame:
+    siret = F.regexp_replace("acheteur_siret", r"[\s.]", "")
+    return b.select(
+        *LINEAGE, raw_json(b).alias("raw_json"), "maitre_ouvrage", "operation", "programme",
+        siret.alias("acheteur_siret"), F.trim("marche_id").alias("marche_id"),
+        F.when(F.col("marche_id").isNotNull() & siret.isNotNull(), F.concat(siret, F.trim("marche_id")))
+        .alias("decp_uid"),
+        F.regexp_replace("titulaire_siret", r"[\s.]", "").alias("titulaire_siret"),
+        parse_decimal("montant_ht").alias("montant_ht"), parse_date("date_notification").alias("date_notification"),
+        parse_decimal("heures_travaillees_prevues").alias("heures_travaillees_prevues"),
+        parse_decimal("objectif_insertion_pct").alias("objectif_insertion_pct"),
+        parse_decimal("heures_insertion_objectif").alias("heures_insertion_objectif"),
+        parse_decimal("engagement_tpe_pme_pct").alias("engagement_tpe_pme_pct"),
+        parse_decimal("montant_tpe_pme").alias("montant_tpe_pme"),
+    ).withColumn("issues", issues())
+
+
+# --- checks, deduplication, outputs ---------------------------------------------------------------
+def finish(typed: DataFrame, table: str, today: date, key: str | None) -> tuple[DataFrame, DataFrame]:
+    """Rules -> (valid rows deduplicated on ``key``, quarantine rows). Nothing is dropped."""
+    return finish_checked(quality.apply_rules(typed, table, today), table, key)
+
+
+def finish_checked(checked: DataFrame, table: str, key: str | None) -> tuple[DataFrame, DataFrame]:
+    """Rows with their issues -> (valid rows deduplicated on ``key``, quarantine rows)."""
+    valid, invalid = quality.split_valid(checked)
+    superseded = None
+    if key is not None:
+        # The latest export wins: latest load, then (same load) the file whose name sorts last.
+        order = Window.partitionBy(key).orderBy(F.col("ingested_at").desc(), landed_name("source_file").desc(),
+                                                F.col("source_file").desc(), F.col("record_index").desc())
+        ranked = valid.withColumn("_rank", F.row_number().over(order))
+        rule = RULES[f"{table}.duplicate"]
+        superseded = ranked.filter("_rank > 1").withColumn("issues", F.array(F.struct(
+            F.lit(rule.id).alias("rule_id"), F.lit(rule.message).alias("message")))).drop("_rank")
+        valid = ranked.filter("_rank = 1").drop("_rank")
+    bad = invalid if superseded is None else invalid.unionByName(superseded)
+    quarantine = bad.select(*LINEAGE, F.transform("issues", lambda x: x["rule_id"]).alias("rule_ids"),
+                            F.transform("issues", lambda x: x["message"]).alias("messages"), "raw_json")
+    keep = [c for c in valid.columns if c not in ("issues", "raw_json") and not c.startswith("_")]
+    return valid.select(*keep), quarantine
+
+
+def values_to_map(frames: dict[str, DataFrame]) -> DataFrame:
+    """Labels that matched no referential entry: (table, column, list, value, rows) for the data steward."""
+    specs = {
+        "operations": [("type_marche", "type_marche_code", "market_types"),
+                       ("modalite_juridique", "modalite_code", "legal_modalities")],
+        "participants": [("_sexe_raw", "sexe", "sexes"), ("_diplome_raw", "niveau_diplome", "diploma_levels"),
+                         ("_prescripteur_raw", "prescripteur", "prescribers")],
+        "contrats": [("_realisation_raw", "modalite_realisation", "realisation_modalities"),
+                     ("_type_contrat_raw", "type_contrat", "contract_types")],
+        "sorties": [("situation", "sortie", "outcomes")],
+        "structures": [("type_structure", "kind", "structure_kinds")],
+        "entreprises": [("type_structure", "kind", "structure_kinds"), ("_role_raw", "role", "company_roles")],
+    }
+    parts = []
+    for table, cols in specs.items():
+        if table not in frames:
+            continue
+        df = frames[table]
+        for raw, mapped, list_name in cols:
+            unmapped = df.filter(F.col(raw).isNotNull() & (F.col(mapped).isNull() | (F.col(mapped) == UNKNOWN)))
+            source = F.col("facilitateur") if "facilitateur" in df.columns else F.lit(table)
+            parts.append(unmapped.groupBy(source.alias("source"), F.col(raw).alias("value")).count().select(
+                "source", F.lit(table).alias("table"), F.lit(raw.strip("_").removesuffix("_raw")).alias("column"),
+                F.lit(list_name).alias("code_list"), "value", F.col("count").alias("rows")))
+    if "participants" in frames:
+        crit = frames["participants"].select("facilitateur", F.explode("_criteres_raw").alias("value")).filter(
+            code_of(F.col("value"), "eligibility_criteria").isNull())
+        parts.append(crit.groupBy(F.col("facilitateur").alias("source"), "value").count().select(
+            "source", F.lit("participants").alias("table"), F.lit("criteres_eligibilite").alias("column"),
+            F.lit("eligibility_criteria").alias("code_list"), "value", F.col("count").alias("rows")))
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.unionByName(p)
+    return out
+
+
+BRONZE = {  # silver name -> (source, entity) of its bronze table
+    "operations": ("facilitateurs", "operations"), "participants": ("facilitateurs", "participants"),
+    "entreprises": ("facilitateurs", "entreprises"),
+    "contrats": ("facilitateurs", "contrats"), "heures": ("facilitateurs", "heures"),
+    "sorties": ("facilitateurs", "sorties"), "structures": ("structures", "structures"),
+    "etablissements": ("sirene", "etablissements"), "unites_legales": ("sirene", "unites_legales"),
+    "grand_paris": ("grand_paris", "contrats"),
+}
+SILVER = {"operations": "silver/operations", "participants": "silver/participants",
+          "entreprises": "silver/entreprises_operations",
+          "contrats": "silver/contrats_insertion", "heures": "silver/heures_insertion", "sorties": "silver/sorties",
+          "structures": "silver/structures", "companies": "silver/entreprises_sirene",
+          "grand_paris": "silver/grand_paris_contrats"}
+KEYS = {"operations": "operation_key", "participants": "person_key", "entreprises": "entreprise_key",
+        "contrats": "contrat_key", "heures": "heures_key", "sorties": None, "structures": "siret", "companies": "siret",
+        "grand_paris": "decp_uid"}
+
+
+def contract(name: str, silver: DataFrame, today: date):
+    """Pandera schema of a silver table: the columns its rules check, with the rules' predicates."""
+    checked = {r.column for r in rules_for(name) if r.column}
+    return quality.pandera_schema(name, {f.name: f.dataType for f in silver.schema.fields if f.name in checked},
+                                  today)
+
+
+def _bronze(spark: SparkSession, settings: Settings, name: str) -> DataFrame:
+    source, entity = BRONZE[name]
+    ent = source_contract(source).entities[entity]
+    schema = T.StructType([T.StructField(c, T.StringType()) for c in
+                           ["source_file", "source_sha256", "facilitateur", *ent.output_columns, "extra_fields",
+                            "row_issue", "load_id"]]
+                          + [T.StructField("record_index", T.IntegerType()),
+                             T.StructField("ingested_at", T.TimestampType())])
+    return read_table(spark, settings, ent.table, schema)
+
+
+def run(ctx: RunContext) -> dict:
+    """Reads the bronze tables of the facilitators, Grand Paris, structures and SIRENE; writes their silver
+    tables (typed, coded on the referential, checked, deduplicated), one quarantine per table, and
+    ``quality/values_to_map`` (labels no referential entry matched, for the data steward)."""
+    spark, settings, today = ctx.spark, ctx.settings, ctx.today
+    boundary_months = settings.outcome_boundary_months
+    b = {name: _bronze(spark, settings, name) for name in BRONZE}
+    typed: dict[str, DataFrame] = {}
+    reports = []
+
+    def publish(name: str, frame: DataFrame) -> DataFrame:
+        typed[name] = frame
+        # Typed and checked once (joins, SIRET checks in Python), cached, not once per output (bench, issue 8).
+        checked = quality.apply_rules(frame, name, today).persist(StorageLevel.MEMORY_AND_DISK)
+        silver, quarantine = finish_checked(checked, name, KEYS[name])
+        reports.append(write_audit_publish(settings, SILVER[name], silver, quarantine=quarantine,
+                                           rows_in=checked.count(), schema=contract(name, silver, today)))
+        checked.unpersist()
+        return spark.read.format("delta").load(settings.table_uri(SILVER[name]))
+
+    operations = publish("operations", typed_operations(b["operations"]))
+    publish("entreprises", typed_entreprises(b["entreprises"]))
+    publish("participants", typed_participants(b["participants"]))
+    contrats = publish("contrats", typed_contrats(b["contrats"]))
+    publish("heures", typed_heures(b["heures"], contrats, operations))
+    publish("sorties", typed_sorties(b["sorties"], contrats, boundary_months))
+    publish("structures", typed_structures(b["structures"]))
+    publish("companies", typed_companies(b["etablissements"], b["unites_legales"]))
+    publish("grand_paris", typed_grand_paris(b["grand_paris"]))
+    to_map = values_to_map(typed)
+    write_table(to_map.withColumn("load_id", F.lit(ctx.run_id)), settings, "quality/values_to_map")
+    values = [r.asDict() for r in spark.read.format("delta").load(settings.table_uri("quality/values_to_map"))
+              .orderBy(F.desc("rows")).limit(50).collect()]
+    return {"stage": "silver_sources", "tables": reports, "values_to_map": values}
