@@ -8,6 +8,7 @@ UDF runs to code a label.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 from pyspark.sql import Column
@@ -19,6 +20,12 @@ from schemas import referential as ref
 def _java(replacement: str) -> str:
     """A Python ``re`` replacement (``\\1``) in Java's syntax (``$1``)."""
     return replacement.replace("\\1", "$1").replace("\\2", "$2")
+
+
+def let(value: Column, body: Callable[[Column], Column]) -> Column:
+    """``body(v)`` where ``v`` is ``value`` computed once: a lambda binds it, so a long expression used
+    several times by ``body`` is not copied into the plan several times (planning time grows with its size)."""
+    return F.transform(F.array(value), body)[0]
 
 
 def spark_fold_text(c: Column) -> Column:
@@ -38,8 +45,8 @@ def spark_fold(c: Column) -> Column:
     """The Spark twin of ``schemas.referential.fold``: ``spark_fold_text`` plus article references."""
     text = F.regexp_replace(spark_fold_text(c), ref.ARTICLE_WORD[0], ref.ARTICLE_WORD[1])
     text = F.regexp_replace(F.regexp_replace(text, ref.CODED_ARTICLE, _java(r"\1\2")), ref.ARTICLE_BEFORE_CODED, "")
-    refs = F.array_distinct(F.regexp_extract_all(text, F.lit(ref.REFERENCE), F.lit(0)))
-    return F.when(F.size(refs) == 1, refs[0]).otherwise(text)
+    return let(text, lambda t: let(F.array_distinct(F.regexp_extract_all(t, F.lit(ref.REFERENCE), F.lit(0))),
+                                   lambda refs: F.when(F.size(refs) == 1, refs[0]).otherwise(t)))
 
 
 @cache
@@ -51,14 +58,17 @@ def _code_map(list_name: str) -> Column:
 def code_of_key(key: Column, list_name: str) -> Column:
     """Referential code of a folded key: an alias, else the one code whose ``contains`` phrases the key holds
     (as whole words); None when no code or several codes match (the label is then listed for mapping)."""
-    exact = _code_map(list_name)[key]
     contains = ref.mapping(list_name).contains
     if not contains:
-        return exact
-    padded = F.concat(F.lit(" "), key, F.lit(" "))
-    hits = F.array_distinct(F.filter(F.array(*[F.when(padded.contains(f" {phrase} "), F.lit(code))
-                                                 for phrase, code in contains]), lambda x: x.isNotNull()))
-    return F.coalesce(exact, F.when(F.size(hits) == 1, hits[0]))
+        return _code_map(list_name)[key]
+
+    def lookup(k: Column) -> Column:
+        padded = F.concat(F.lit(" "), k, F.lit(" "))
+        hits = F.array_distinct(F.filter(F.array(*[F.when(padded.contains(f" {phrase} "), F.lit(code))
+                                                     for phrase, code in contains]), lambda x: x.isNotNull()))
+        return F.coalesce(_code_map(list_name)[k], F.when(F.size(hits) == 1, hits[0]))
+
+    return let(key, lookup)
 
 
 def code_of(c: Column, list_name: str) -> Column:
