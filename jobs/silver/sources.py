@@ -258,7 +258,7 @@ def typed_heures(b: DataFrame, contrats: DataFrame, operations: DataFrame, opera
                           F.lit(True).alias("_operation_valid"))
     labels = (operations_typed.filter(F.col("operation_key").isNotNull())
               .withColumn("_rank", F.row_number().over(latest_first("operation_key"))).filter("_rank = 1")
-              .select("operation_key", F.col("modalite_juridique").alias("_modalite_label"),
+              .select("operation_key", F.coalesce("modalite_juridique", F.lit("(absent)")).alias("_modalite_label"),
                       F.col("modalite_code").alias("_label_code")))
     h = b.select(
         *LINEAGE, raw_json(b).alias("raw_json"),

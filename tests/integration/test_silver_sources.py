@@ -76,7 +76,9 @@ def test_operations_are_typed_coded_and_checked(spark):
             op(facilitateur_marche_id="OP5", modalite_juridique="Clause d'insertion (art. 14)", grand_projet="oui",
                file="clause93_operations_2025.csv"),
             op(facilitateur_marche_id="OP6", modalite_juridique="Convention hors marché public (NPNRU)"),
-            op(facilitateur_marche_id="OP7", modalite_juridique="Autre", type_marche="Mixte")]
+            op(facilitateur_marche_id="OP7", modalite_juridique="Autre", type_marche="Mixte"),
+            op(facilitateur_marche_id="OP8", modalite_juridique=None),
+            op(facilitateur_marche_id="OP9", type_marche=None)]
     typed = ss.typed_operations(bronze(spark, rows, OP_COLS))
     silver, quarantine = ss.finish(typed, "operations", TODAY, "operation_key")
     from jobs.core import quality
@@ -98,7 +100,8 @@ def test_operations_are_typed_coded_and_checked(spark):
     got_q = {tuple(r.rule_ids) for r in quarantine.collect()}
     assert got_q == {("operations.modalite_juridique_mapped",), ("operations.donneur_ordre_siret",),
                      ("operations.dates_ordered",), ("operations.key_present",),
-                     ("operations.type_marche_mapped", "operations.modalite_juridique_mapped")}
+                     ("operations.type_marche_mapped", "operations.modalite_juridique_mapped"),
+                     ("operations.modalite_juridique_present",), ("operations.type_marche_present",)}
     to_map = sorted((r.source, r.column, r.value, r.rows, tuple(r.files))
                     for r in ss.values_to_map({"operations": typed}).collect())
     assert to_map == [("clause93", "grand_projet", "oui", 1, ("clause93_operations_2025.csv",)),
