@@ -178,12 +178,14 @@ HOUR_COLS = ["contrat_id", "mois", "heures_realisees"]
 
 def test_hours_lines_are_checked_summed_and_replaced_by_later_exports(spark):
     ops, ops_typed = _silver_ops(spark, [op(), op(facilitateur_marche_id="OP2",
-                                                  modalite_juridique="clause spéciale n°7")])
+                                                  modalite_juridique="clause spéciale n°7"),
+                                         op(facilitateur_marche_id="OP5", modalite_juridique=None)])
     contrats = spark.createDataFrame(
         [("clause93:C1", "pk1", "p1", "clause93:OP1", "clause93", date(2024, 3, 10), date(2024, 5, 20)),
          ("clause93:C2", "pk2", "p2", "clause93:OP2", "clause93", date(2024, 3, 1), date(2024, 6, 30)),
          ("clause93:C3", "pk3", "p3", "clause93:OP9", "clause93", date(2024, 3, 1), date(2024, 6, 30)),
-         ("clause93:C4", "pk4", "p4", "clause93:OP1", "clause93", date(2024, 2, 1), date(2024, 12, 31))],
+         ("clause93:C4", "pk4", "p4", "clause93:OP1", "clause93", date(2024, 2, 1), date(2024, 12, 31)),
+         ("clause93:C5", "pk5", "p5", "clause93:OP5", "clause93", date(2024, 3, 1), date(2024, 6, 30))],
         "contrat_key string, person_key string, participant_key string, operation_key string, facilitateur string, "
         "date_debut date, date_fin date")
     older, later = "clause93_heures_2024-05.csv", "clause93_heures_2024-06.csv"
@@ -201,7 +203,8 @@ def test_hours_lines_are_checked_summed_and_replaced_by_later_exports(spark):
             {"contrat_id": "C4", "mois": "11/2024", "heures_realisees": "10", "file": older},
             {"contrat_id": "C4", "mois": "06/2024", "heures_realisees": "200", "file": older},
             {"contrat_id": "C4", "mois": "06/2024", "heures_realisees": "150", "file": older},
-            {"contrat_id": "C4", "mois": "07/2024", "heures_realisees": "abc", "file": older}]
+            {"contrat_id": "C4", "mois": "07/2024", "heures_realisees": "abc", "file": older},
+            {"contrat_id": "C5", "mois": "04/2024", "heures_realisees": "10", "file": older}]
     typed = ss.typed_heures(bronze(spark, rows, HOUR_COLS), contrats, ops, ops_typed)
     checked = quality.apply_rules(typed, "heures", TODAY)
     silver, quarantine = ss.finish_heures(checked)
@@ -217,14 +220,17 @@ def test_hours_lines_are_checked_summed_and_replaced_by_later_exports(spark):
         ("C2", "04/2024", ("heures.modalite_known",)), ("C3", "04/2024", ("heures.operation_known",)),
         ("C4", "02/2024", ("heures.not_before_operation",)), ("C4", "06/2024", ("heures.month_total_plausible",)),
         ("C4", "06/2024", ("heures.month_total_plausible",)), ("C4", "07/2024", ("heures.value_present",)),
-        ("C4", "11/2024", ("heures.not_after_operation",)), ("C9", "04/2024", ("heures.contrat_known",))]
+        ("C4", "11/2024", ("heures.not_after_operation",)), ("C5", "04/2024", ("heures.modalite_known",)),
+        ("C9", "04/2024", ("heures.contrat_known",))]
     messages = {m for q in quarantine.collect() for m in q.messages}
     assert ("legal modality of the operation not in the referential: hours kept out of the figures until the label "
             "is mapped: 'clause spéciale n°7'") in messages
+    assert ("legal modality of the operation not in the referential: hours kept out of the figures until the label "
+            "is mapped: '(absent)'") in messages
     assert ("hours of this contract and month replaced by a later export of the facilitator: "
             "'clause93_heures_2024-06.csv'") in messages
     # in = written + quarantined, counting the input lines a summed row stands for
-    assert sum(r.n_lignes for r in silver.collect()) + quarantine.count() == len(rows) == 15
+    assert sum(r.n_lignes for r in silver.collect()) + quarantine.count() == len(rows) == 16
     assert quality.audit(silver, ss.contract("heures", silver, TODAY)) == []
 
 
