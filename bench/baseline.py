@@ -7,6 +7,7 @@ tables that ``compare`` checks against the pipeline's gold tables.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -14,9 +15,10 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+from duckdb.sqltypes import VARCHAR
 
 from jobs.ingest.decp_records import parse_document
-from schemas.referential import REFERENTIAL_DIR
+from schemas.referential import REFERENTIAL_DIR, mapping
 
 SQL_DIR = Path(__file__).parent / "sql"
 # gold table -> (key columns, value columns) compared; doubles within 1e-9 relative (Spark and DuckDB
@@ -48,6 +50,23 @@ def xml_to_jsonl(inbox: Path, out: Path) -> int:
     return n
 
 
+def facilitators_view(inbox: Path, work: Path) -> Path:
+    """The facilitators' exports as DuckDB reads them: links to every file, plus a header-only file for each
+    (facilitator, entity) the SQL reads that has none (a glob matching nothing is an error in DuckDB)."""
+    from generator.core import DIALECTS
+
+    view = work / "facilitateurs"
+    shutil.rmtree(view, ignore_errors=True)
+    view.mkdir(parents=True)
+    for f in sorted((inbox / "facilitateurs").glob("*.csv")):
+        (view / f.name).symlink_to(f.resolve())
+    for fac, (_, delimiter, *_rest) in DIALECTS.items():
+        for entity in ("operations", "contrats", "heures"):
+            if not list(view.glob(f"{fac}_{entity}_*.csv")):
+                (view / f"{fac}_{entity}_vide.csv").write_text(delimiter.join(["x", "y"]) + "\n", encoding="utf-8")
+    return view
+
+
 def run_baseline(inbox: Path, work: Path, today: date, families: tuple[str, ...] = tuple(FAMILIES),
                  threads: int = 2) -> BaselineResult:
     work.mkdir(parents=True, exist_ok=True)
@@ -59,9 +78,12 @@ def run_baseline(inbox: Path, work: Path, today: date, families: tuple[str, ...]
     per_family["xml_to_json"] = time.perf_counter() - t0
     con = duckdb.connect(config={"threads": threads})
     con.execute("SET enable_progress_bar = false")
+    # Labels are matched by the referential's own matcher (one normaliser, decision 121), not re-implemented.
+    con.create_function("code_of", lambda name, label: mapping(name).canonical(label), [VARCHAR, VARCHAR], VARCHAR,
+                        null_handling="special")
     params = {"decp_json": str(inbox / "decp" / "*.json"), "decp_xml_jsonl": str(xml_jsonl),
               "referential": str(REFERENTIAL_DIR), "today": today.isoformat(),
-              "facilitateurs": str(inbox / "facilitateurs")}
+              "facilitateurs": str(facilitators_view(inbox, work))}
     tables: dict[str, pd.DataFrame] = {}
     for family in families:
         t0 = time.perf_counter()

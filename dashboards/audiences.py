@@ -269,7 +269,8 @@ def _outcomes_figure(sorties: pd.DataFrame):
         ("taux_emploi_durable", "Emploi durable"), ("taux_emploi_transition", "Emploi de transition"),
         ("taux_sortie_positive", "Sortie positive"))]).dropna(subset=["taux"])
     return charts.bars(long, "annee", "taux", "serie", "Situation six mois après la fin du contrat (sorties "
-                       "dynamiques)", percent=True, x_title="Année de fin de contrat", y_title="Part des sorties")
+                       "dynamiques)", percent=True, x_title="Année de fin de contrat",
+                       y_title="Part des personnes ayant répondu")
 
 
 def partners(gold: Gold, threshold: int, year: int) -> Page:
@@ -321,17 +322,19 @@ def prescribers(gold: Gold, threshold: int, year: int) -> Page:
     fig_dipl = charts.bars(dipl, "annee", "n_personnes", "valeur", "Personnes par niveau de diplôme",
                            labels=dipl_labels, x_title="Année", y_title="Personnes")
     sorties = gold["sorties_6_mois"].sort_values("annee")
-    shown = visible(sorties, ["taux_sorties_dynamiques"])
+    shown = visible(sorties, ["taux_sorties_dynamiques", "n_sorties", "n_reponses", "taux_reponse"])
     data = {"taux_sorties_dynamiques": {int(a): (None if t is None else float(t))
                                         for a, t in zip(shown["annee"], shown["taux_sorties_dynamiques"], strict=True)}}
     sections = [
         Section("Qui oriente vers les clauses", figures=[fig_presc, fig_crit]),
         Section("Besoins de formation", figures=[fig_dipl]),
         Section("Sorties six mois après", figures=[_outcomes_figure(sorties)],
-                table_html=table(["Année de fin", "Situations observées", "Sorties dynamiques"],
-                                 [[a, fmt(n), fmt(t, percent=True)] for a, n, t in zip(
-                                     shown["annee"], shown["n_sorties"], shown["taux_sorties_dynamiques"],
-                                     strict=True)], numeric={1, 2})),
+                table_html=table(["Année de fin", "Sorties", "Réponses", "Taux de réponse",
+                                  "Sorties dynamiques (part des réponses)"],
+                                 [[a, fmt(n), fmt(r), fmt(tr, percent=True), fmt(t, percent=True)]
+                                  for a, n, r, tr, t in zip(shown["annee"], shown["n_sorties"], shown["n_reponses"],
+                                                            shown["taux_reponse"], shown["taux_sorties_dynamiques"],
+                                                            strict=True)], numeric={1, 2, 3, 4})),
     ]
     return Page("prescripteurs.html", "Prescripteurs",
                 "Pour France Travail, les missions locales, Cap emploi, les PLIE et les départements.",

@@ -37,6 +37,12 @@ def quality_summary(report: dict, previous: list[dict]) -> dict:
             "match_rates": rates}
 
 
+def _files(names: list[str], shown: int = 5) -> str:
+    """The exports a label came from: the first few, then how many more."""
+    more = f" (+{len(names) - shown})" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 def _rows(items: list[list[str]]) -> str:
     return "\n".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in items)
 
@@ -45,8 +51,8 @@ def quality_page(summary: dict) -> str:
     tables = _rows([[t["table"], t["rows_in"], t["rows_written"], t["rows_quarantined"],
                      "" if t["validity"] is None else f"{t['validity']:.1%}"] for t in summary["tables"]])
     rules = _rows([[t["table"], rule, n] for t in summary["tables"] for rule, n in t["quarantine_by_rule"].items()])
-    values = _rows([[v["table"], v["column"], v["code_list"], v["value"], v["rows"]]
-                    for v in summary["values_to_map"]]) or "<tr><td colspan=5>aucune</td></tr>"
+    values = _rows([[v["table"], v["column"], v["code_list"], v["value"], v["rows"], _files(v.get("files") or [])]
+                    for v in summary["values_to_map"]]) or "<tr><td colspan=6>aucune</td></tr>"
     matches = _rows([[k, json.dumps(v, ensure_ascii=False)] for k, v in summary["match_rates"].items()])
     trend = _rows([[r["run_id"], r["written_at"], len(r["validity"])] for r in summary["trend"]])
     return f"""<!DOCTYPE html>
@@ -59,7 +65,8 @@ quarantaine avec sa raison ; rien n'est perdu.</p>
 {tables}</table>
 <h2>Quarantaine par règle</h2><table><tr><th>table</th><th>règle</th><th>lignes</th></tr>{rules}</table>
 <h2>Valeurs à rattacher au référentiel</h2>
-<table><tr><th>table</th><th>colonne</th><th>liste</th><th>valeur</th><th>lignes</th></tr>{values}</table>
+<table><tr><th>table</th><th>colonne</th><th>liste</th><th>valeur</th><th>lignes</th><th>fichiers</th></tr>
+{values}</table>
 <h2>Rapprochement des entités</h2><table><tr><th>source</th><th>taux</th></tr>{matches}</table>
 <h2>Historique des exécutions</h2><table><tr><th>exécution</th><th>date</th><th>tables</th></tr>{trend}</table>
 </body></html>

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import random
 import re
+import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -40,9 +41,23 @@ DIPLOMAS = [("infra 3", 35), ("3", 35), ("4", 20), ("5", 7), ("6", 3)]
 CRITERIA = [("DELD", 40), ("RSA", 25), ("JEUNE", 25), ("TH", 8), ("SENIOR", 10), ("ASS", 5), ("PLIE", 5)]
 PRESCRIBERS = [("France Travail", 45), ("Mission locale", 25), ("PLIE", 15), ("Cap emploi", 5),
                ("Service social du département", 5), ("Autre", 5)]
-OUTCOMES = [("emploi durable", 25), ("emploi de transition", 30), ("sortie positive", 15), ("autre", 30)]
-SURNAMES = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Petit", "Diallo", "Traoré", "Nguyen", "Benali"]
-FIRST_NAMES = ["Marie", "Karim", "Fatou", "Lucas", "Inès", "Mamadou", "Julie", "Youssef", "Léa", "Ousmane"]
+# Situations as facilitators' tools write them (DGEFP categories, domain.md §4.6), non-responses included.
+OUTCOMES = [("CDI", 9), ("CDD de 6 mois et plus", 7), ("Création d'entreprise", 2), ("emploi durable", 5),
+            ("CDD de moins de 6 mois", 11), ("Intérim de moins de 6 mois", 8), ("emploi de transition", 6),
+            ("Formation qualifiante", 7), ("Embauche dans une autre SIAE", 3), ("sortie positive", 3),
+            ("Demandeur d'emploi", 15), ("autre", 6), ("Sans nouvelle", 18)]
+SURNAMES = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Petit", "Diallo", "Traoré", "Nguyen", "Benali",
+            "Lefebvre", "Moreau", "Girard", "Mercier", "Bonnet", "Fontaine", "Chevalier", "Garnier", "Faure",
+            "Rousseau", "Blanchard", "Guérin", "Boyer", "Lemoine", "Kone", "Camara", "Cissé", "Haddad",
+            "Mansouri", "Belkacem", "Tran", "Pham", "Da Silva", "Ferreira", "Le Gall", "N'Diaye", "Saint-Louis",
+            "Dumont", "Lacroix", "Barbier"]
+FIRST_NAMES = ["Marie", "Karim", "Fatou", "Lucas", "Inès", "Mamadou", "Julie", "Youssef", "Léa", "Ousmane",
+               "Nadia", "Hugo", "Aïcha", "Théo", "Samira", "Moussa", "Chloé", "Bilal", "Manon", "Ibrahima",
+               "Sarah", "Nathan", "Yasmine", "Kevin", "Awa", "Mehdi", "Camille", "Amadou", "Zoé", "Rayan",
+               "Jean-Pierre", "Anne-Sophie", "Éloïse", "Sékou", "Mariam", "Adrien", "Kenza", "Bakary", "Elodie",
+               "Hamza"]
+# Ambiguous labels some tools write: never mapped by the pipeline, listed for the data steward.
+AMBIGUOUS = {"type_contrat": "Mise à disposition", "situation": "Formation"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,12 @@ class FacilitatorDirt:
     hours_outside_contract: float = 0.003
     unknown_modality_label: float = 0.01
     invalid_siret: float = 0.005
+    contract_beyond_operation: float = 0.003  # the work contract (and its hours) runs 2 months past the operation
+    split_hours_lines: float = 0.02  # a month's hours written as two lines of the same export (summed)
+    corrected_hours: float = 0.005  # a month's hours sent again, corrected, in a later "rectificatif" export
+    ambiguous_labels: float = 0.005  # "Mise à disposition" as contract type, "Formation" as situation
+    missing_birth_date: float = 0.01  # no birth date: the person cannot be linked across facilitators
+    shared_person: float = 0.06  # a new participant is a person another facilitator already follows
 
     @classmethod
     def clean(cls) -> FacilitatorDirt:
@@ -94,7 +115,10 @@ class Summary:
     participants: int = 0
     work_contracts: int = 0
     hours_rows: int = 0
-    hours_total: float = 0.0
+    hours_total: float = 0.0  # every line written (negative and refused lines included, corrections not)
+    hours_lines_split: int = 0
+    hours_corrected: int = 0
+    shared_participants: int = 0  # participants who are a person another facilitator follows
     grand_paris_contracts: int = 0
     files: list[str] = field(default_factory=list)
 
@@ -108,7 +132,9 @@ class Facilitators:
         self.files = CsvFiles()
         self.pools: dict[str, deque] = {f: deque(maxlen=3000) for f in FACILITATORS}
         self.counters: dict[str, int] = dict.fromkeys(FACILITATORS, 0)
-        self.legacy_labels = {r["code"]: r["legacy_labels"].split("|") for r in ref.legal_modalities()}
+        self.legacy_labels = {r["code"]: modality_labels(r) for r in ref.legal_modalities()}
+        # Recent persons of each facilitator (surname, first name, birth date, sex): others may follow them too.
+        self.identities: dict[str, deque] = {f: deque(maxlen=1000) for f in FACILITATORS}
 
     def _header(self, fac: str, entity: str, column: str) -> str:
         style = DIALECTS[fac][2]
@@ -133,11 +159,12 @@ class Facilitators:
         text = f"{x:.2f}".rstrip("0").rstrip(".")
         return text.replace(".", ",") if DIALECTS[fac][4] else text
 
-    def write(self, fac: str, entity: str, when: date, row: dict) -> None:
-        """Rows go to the export of their period (year, or month with ``period="month"``)."""
+    def write(self, fac: str, entity: str, when: date, row: dict, suffix: str = "") -> None:
+        """Rows go to the export of their period (year, or month with ``period="month"``); ``suffix`` names a
+        later export of the same period (``_rectificatif`` sorts after the period's own file)."""
         encoding, delimiter = DIALECTS[fac][:2]
         label = f"{when:%Y-%m}" if self.period == "month" else f"{when:%Y}"
-        path = self.root / f"{fac}_{entity}_{label}.csv"
+        path = self.root / f"{fac}_{entity}_{label}{suffix}.csv"
         columns = list(row)
         self.files.write(path, [self._header(fac, entity, c) for c in columns], list(row.values()), encoding,
                          delimiter)
@@ -152,6 +179,8 @@ class Facilitators:
         label = rng.choice(self.legacy_labels[c["modality"]])
         if rng.random() < self.dirt.unknown_modality_label:
             label = "clause spéciale n°7"
+        if rng.random() < self.dirt.contract_beyond_operation:
+            c = {**c, "beyond_operation": True}
         self.write(fac, "operations", c["notified"], {
             "facilitateur_marche_id": op_id, "donneur_ordre_siret": c["buyer"].siret,
             "donneur_ordre_nom": c["buyer"].name, "decp_id": c["id"], "objet": c["objet"],
@@ -184,6 +213,24 @@ class Facilitators:
         for _ in range(n_people):
             self._work_contract(fac, c, op_id, employer, realisation, start, end, summary)
 
+    def _identity(self, fac: str) -> tuple[str, str, date | None, str, bool]:
+        """(surname, first name, birth date, sex, shared): a new identity, or one another facilitator follows."""
+        rng = self.rng
+        others = [f for f in FACILITATORS if f != fac and self.identities[f]]
+        if others and rng.random() < self.dirt.shared_person:
+            surname, first, born, sex = rng.choice(self.identities[rng.choice(others)])
+            # another tool, another spelling: upper case, no accents, or a space for a hyphen
+            style = rng.choice(["upper", "plain", "space", "same"])
+            if style == "upper":
+                surname = surname.upper()
+            elif style == "plain":
+                surname, first = (unicodedata.normalize("NFKD", x).encode("ascii", "ignore").decode()
+                                  for x in (surname, first))
+            elif style == "space":
+                first = first.replace("-", " ")
+            return surname, first, born, sex, True
+        return rng.choice(SURNAMES), rng.choice(FIRST_NAMES), None, "F" if rng.random() < 0.15 else "H", False
+
     def _person(self, fac: str, when: date, summary: Summary) -> str:
         rng = self.rng
         pool = self.pools[fac]
@@ -191,56 +238,106 @@ class Facilitators:
             return rng.choice(pool)  # the same person on another contract: counted once per period
         self.counters[fac] += 1
         pid = f"{fac[-2:]}-{self.counters[fac]:07d}"
-        band = rng.choices(["jeune", "adulte", "senior"], weights=[28, 57, 15])[0]
-        age = {"jeune": rng.randint(18, 25), "adulte": rng.randint(26, 49), "senior": rng.randint(50, 62)}[band]
-        born = date(when.year - age, rng.randint(1, 12), rng.randint(1, 28))
+        surname, first, born, sex, shared = self._identity(fac)
+        if born is None:
+            band = rng.choices(["jeune", "adulte", "senior"], weights=[28, 57, 15])[0]
+            age = {"jeune": rng.randint(18, 25), "adulte": rng.randint(26, 49), "senior": rng.randint(50, 62)}[band]
+            born = date(when.year - age, rng.randint(1, 12), rng.randint(1, 28))
+        age = when.year - born.year
         criteria = {weighted(rng, CRITERIA) for _ in range(rng.randint(1, 2))}
-        if band == "jeune":
+        if age < 26:
             criteria.add("JEUNE")
         commune = rng.choice(self.world_communes)
+        no_birth_date = rng.random() < self.dirt.missing_birth_date
         self.write(fac, "participants", when, {
-            "participant_id": pid, "nom": rng.choice(SURNAMES), "prenom": rng.choice(FIRST_NAMES),
-            "sexe": "F" if rng.random() < 0.15 else "H", "date_naissance": self._date(fac, born),
+            "participant_id": pid, "nom": surname, "prenom": first,
+            "sexe": sex, "date_naissance": None if no_birth_date else self._date(fac, born),
             "niveau_diplome": weighted(rng, DIPLOMAS), "criteres_eligibilite": "|".join(sorted(criteria)),
             "commune_residence_insee": commune["code_insee"], "qpv": "oui" if rng.random() < 0.2 else "non",
             "prescripteur": weighted(rng, PRESCRIBERS), "date_entree": self._date(fac, when),
             "telephone": f"06{rng.randrange(10**8):08d}",
         })
         pool.append(pid)
+        if not shared:
+            self.identities[fac].append((surname, first, born, sex))
         summary.participants += 1
+        summary.shared_participants += shared
         return pid
 
     def _work_contract(self, fac, c, op_id, employer, realisation, op_start, op_end, summary) -> None:
-        rng = self.rng
+        rng, dirt = self.rng, self.dirt
         start = op_start + timedelta(days=rng.randrange(0, max(1, (op_end - op_start).days // 2 + 1)))
         end = min(op_end, start + timedelta(days=rng.randint(20, 240)))
+        if c.get("beyond_operation"):
+            end = add_months(op_end, 2) + timedelta(days=14)  # worked past the operation: those months are refused
         if start > c["generated_until"]:
             return  # not started yet when the export is made
         pid = self._person(fac, start, summary)
         cid = f"{op_id}-{summary.work_contracts:08d}"
         summary.work_contracts += 1
+        contract_type = weighted(rng, CONTRACT_TYPES[realisation])
+        if realisation == "mise à disposition AI" and rng.random() < dirt.ambiguous_labels * 20:
+            contract_type = AMBIGUOUS["type_contrat"]
         self.write(fac, "contrats", start, {
             "contrat_id": cid, "participant_id": pid, "facilitateur_marche_id": op_id,
             "entreprise_siret": employer.siret, "modalite_realisation": realisation,
-            "type_contrat": weighted(rng, CONTRACT_TYPES[realisation]), "date_debut": self._date(fac, start),
+            "type_contrat": contract_type, "date_debut": self._date(fac, start),
             "date_fin": self._date(fac, end)})
         month = date(start.year, start.month, 1)
         while month <= min(end, c["generated_until"]):  # hours are reported for past months only
             hours = round(rng.uniform(40, 151.67), 2)
-            if rng.random() < self.dirt.negative_hours:
+            if rng.random() < dirt.negative_hours:
                 hours = -hours
-            shown = month if rng.random() >= self.dirt.hours_outside_contract else add_months(end, 3)
+            shown = month if rng.random() >= dirt.hours_outside_contract else add_months(end, 3)
             label = shown.strftime("%m/%Y") if DIALECTS[fac][3] == "fr" else shown.strftime("%Y-%m")
-            self.write(fac, "heures", month, {"contrat_id": cid, "mois": label,
-                                                   "heures_realisees": self._num(fac, hours)})
-            summary.hours_rows += 1
-            summary.hours_total += hours
+            lines = [hours]
+            if hours > 0 and rng.random() < dirt.split_hours_lines:  # e.g. two pay slips: one line each
+                first = round(hours * rng.uniform(0.3, 0.7), 2)
+                lines = [first, round(hours - first, 2)]
+            for value in lines:
+                self.write(fac, "heures", month, {"contrat_id": cid, "mois": label,
+                                                  "heures_realisees": self._num(fac, value)})
+                summary.hours_rows += 1
+                summary.hours_total += value
+            summary.hours_lines_split += len(lines) - 1
+            if hours > 0 and rng.random() < dirt.corrected_hours:  # sent again, corrected, in a later export
+                corrected = round(hours * rng.uniform(0.8, 1.0), 2)
+                self.write(fac, "heures", month, {"contrat_id": cid, "mois": label,
+                                                  "heures_realisees": self._num(fac, corrected)},
+                           suffix="_rectificatif")
+                summary.hours_rows += 1
+                summary.hours_corrected += 1
             month = add_months(month, 1)
-        situation_date = end + timedelta(days=182)
-        if situation_date <= c["generated_until"]:
+        self._outcomes(fac, c, pid, cid, end)
+
+    def _outcomes(self, fac, c, pid, cid, end) -> None:
+        """The situation about 6 months after the end (sometimes also at 3 or 12 months: outside the window)."""
+        rng = self.rng
+        for days, chance in ((91, 0.1), (182, 1.0), (365, 0.2)):
+            situation_date = end + timedelta(days=days)
+            if situation_date > c["generated_until"] or rng.random() >= chance:
+                continue
+            situation = weighted(rng, OUTCOMES)
+            if days == 182 and rng.random() < self.dirt.ambiguous_labels:
+                situation = AMBIGUOUS["situation"]
             self.write(fac, "sorties", situation_date, {
                 "participant_id": pid, "contrat_id": cid, "date_situation": self._date(fac, situation_date),
-                "situation": weighted(rng, OUTCOMES), "detail": ""})
+                "situation": situation, "detail": ""})
+
+
+def modality_labels(row: dict) -> list[str]:
+    """How facilitators' tools name a legal modality: its current and legacy names (referential), the name with
+    its article in parentheses, the article alone in several spellings."""
+    labels = [x for x in row["legacy_labels"].split("|") if x]
+    article = row["article"]
+    if article.startswith(("L", "R")) and " " not in article:
+        letter, number = article[0], article[1:]
+        labels += [article, f"{letter} {number}", f"article {letter}.{number} du CCP",
+                   f"{row['label_fr'].split(' (')[0]} ({article})"]
+    for legacy in [x for x in labels if x.startswith("art. ")]:
+        number = legacy.split()[1]
+        labels += [f"Art.{number}", f"Article {number}"]
+    return labels
 
 
 def _market_type(cpv: str) -> str:

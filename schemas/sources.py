@@ -15,6 +15,7 @@ SOURCES_DIR = Path(__file__).resolve().parent / "sources"
 TABULAR_SOURCES = ("facilitateurs", "grand_paris", "structures", "sirene")
 SOURCES = ("decp", *TABULAR_SOURCES)  # every source, each with its inbox folder and bronze table(s)
 COLUMN_KINDS = ("text", "person_id", "birth_date", "direct_identifier")
+PERSON_LINK_COLUMN = "personne_id"  # keyed hash of (last name, first name, birth date): one person across sources
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Entity:
     columns: tuple[Column, ...]
     person_level: bool = False  # unknown columns are dropped (they could hold identifiers), never kept
     keep_unknown: bool = True
+    person_link: tuple[str, ...] = ()  # (last name, first name, birth date) columns hashed into ``personne_id``
 
     @property
     def table(self) -> str:
@@ -40,12 +42,8 @@ class Entity:
     @property
     def output_columns(self) -> list[str]:
         """Columns of the bronze table, in order: what is kept of the source (never direct identifiers)."""
-        out = []
-        for c in self.columns:
-            if c.kind == "direct_identifier":
-                continue
-            out.append(f"{c.name}_annee" if c.kind == "birth_date" else c.name)
-        return out
+        out = [c.name for c in self.columns if c.kind != "direct_identifier"]
+        return [*out, PERSON_LINK_COLUMN] if self.person_link else out
 
 
 @dataclass(frozen=True)
@@ -109,8 +107,11 @@ def source_contract(name: str) -> SourceContract:
                 raise ValueError(f"{name}.{ename}.{cname}: unknown column kind {kind!r}")
             columns.append(Column(cname, bool(cdata.get("required")), kind, tuple(cdata.get("synonyms", ()))))
         person_level = bool(edata.get("person_level"))
+        link = tuple(edata.get("person_link") or ())
+        if link and (len(link) != 3 or not set(link) <= {c.name for c in columns}):
+            raise ValueError(f"{name}.{ename}.person_link: three columns of the entity expected, got {list(link)}")
         entities[ename] = Entity(name, ename, tuple(columns), person_level,
-                                 keep_unknown=not person_level and edata.get("keep_unknown", True))
+                                 keep_unknown=not person_level and edata.get("keep_unknown", True), person_link=link)
     return SourceContract(
         name=name,
         file_pattern=re.compile(data["file_pattern"]),

@@ -62,7 +62,10 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     small_cell_threshold: int = Field(5, ge=1)
     pseudonymization_key: str = ""
-    outcome_boundary_months: int = 6
+    # Outcomes: the situation "at 6 months" is one observed in this window (months after the contract's end,
+    # bounds included); with several, the one nearest ``outcome_months``.
+    outcome_months: int = Field(6, ge=0)
+    outcome_window_months: Annotated[tuple[int, int], NoDecode] = (5, 9)
     gold_full_recompute: bool = False
     downloads_file: str = ""
     sheet_period: str = ""  # "2025" or "2025-T3"; empty = the last complete year
@@ -96,6 +99,24 @@ class Settings(BaseSettings):
     @classmethod
     def _paths(cls, v: str) -> str:
         return _abs(v)
+
+    @field_validator("outcome_window_months", mode="before")
+    @classmethod
+    def _window(cls, v: Any) -> Any:
+        """``"5-9"`` -> (5, 9)."""
+        if isinstance(v, str):
+            parts = v.replace(" ", "").split("-")
+            if len(parts) != 2 or not all(p.isdigit() for p in parts):
+                raise ValueError(f"expected first-last months, e.g. 5-9, got {v!r}")
+            v = (int(parts[0]), int(parts[1]))
+        return v
+
+    @field_validator("outcome_window_months", mode="after")
+    @classmethod
+    def _window_ordered(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if v[0] > v[1]:
+            raise ValueError(f"the window's first month {v[0]} is after its last {v[1]}")
+        return v
 
     @field_validator("freshness_max_days", mode="before")
     @classmethod

@@ -33,17 +33,20 @@ def refusals_by_rule(quarantine: DataFrame) -> dict[str, int]:
 def write_audit_publish(settings: Settings, table: str, rows: DataFrame, *, quarantine: DataFrame | None = None,
                         quarantine_table: str | None = None, rows_in: int | None = None,
                         schema: pa.DataFrameSchema | None = None, mode: str = "overwrite",
-                        write_quarantine: Callable[[DataFrame], None] | None = None) -> dict:
+                        write_quarantine: Callable[[DataFrame], None] | None = None,
+                        written_weight: str | None = None) -> dict:
     """Count, check, audit, then commit ``rows`` to ``table`` and ``quarantine`` to its table (or through
     ``write_quarantine``); returns the table's line of the run report.
 
     ``rows_in`` is the number of input rows when it is known apart (the conservation check); without it the
-    input is what was written plus what was quarantined.
+    input is what was written plus what was quarantined. ``written_weight``: the column saying how many input
+    rows a written row stands for (rows summed into one), so the check counts input rows on both sides.
     """
     rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
     cached = [rows]
     try:
-        n_ok, n_bad, per_rule = rows.count(), 0, {}
+        n_ok = rows.count() if written_weight is None else int(rows.agg(F.sum(written_weight)).first()[0] or 0)
+        n_bad, per_rule = 0, {}
         if quarantine is not None:
             quarantine = quarantine.persist(StorageLevel.MEMORY_AND_DISK)
             cached.append(quarantine)

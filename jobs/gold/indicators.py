@@ -6,7 +6,9 @@ the population is positive but under the small-cell threshold, so publications s
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from datetime import date
+
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.core.context import RunContext
@@ -44,21 +46,23 @@ def _months(start: Column, end: Column) -> Column:
 
 def heures(h: DataFrame, operations: DataFrame, acheteurs: DataFrame, threshold: int) -> DataFrame:
     """Hours realised (from the monthly hours) and targeted (each operation's objective spread evenly over
-    its months) by month x territory x legal modality x market type x buyer category x Grand Paris."""
+    its months) by month x territory x legal modality x market type x buyer category x grand project."""
     ops = operations.select(
         "operation_key", F.col("donneur_ordre_siret").alias("siret"), "type_marche_code", "modalite_code",
         F.coalesce("departement", F.lit(NOT_ALLOCATED)).alias("departement"),
         F.coalesce("ept", F.lit(ref.OUTSIDE_EPT)).alias("ept"),
-        (F.coalesce(F.trim("grand_projet"), F.lit("")) != "").alias("grand_paris"),
+        F.coalesce("grand_projet_code", F.lit(ref.UNKNOWN)).alias("grand_projet"),
         "heures_objectif", "date_debut", "date_fin",
     ).join(acheteurs.select("siret", "categorie_acheteur"), "siret", "left").withColumn(
         "categorie_acheteur", F.coalesce("categorie_acheteur", F.lit(ref.UNKNOWN)))
-    dims = ["departement", "ept", "modalite_code", "type_marche_code", "categorie_acheteur", "grand_paris"]
-    # Left join: hours whose operation is unknown still count, under non-allocated dimensions.
+    dims = ["departement", "ept", "modalite_code", "type_marche_code", "categorie_acheteur", "grand_projet"]
+    # Silver hours all have a valid operation (the others are quarantined); the left join and the defaults only
+    # keep the total equal to silver's should that ever change.
     realised = (h.select("operation_key", "mois", "heures", "person_key", "contrat_key")
                  .join(ops.select("operation_key", *dims), "operation_key", "left")
                  .fillna({"departement": NOT_ALLOCATED, "ept": ref.OUTSIDE_EPT, "modalite_code": ref.UNKNOWN,
-                          "type_marche_code": ref.UNKNOWN, "categorie_acheteur": ref.UNKNOWN, "grand_paris": False})
+                          "type_marche_code": ref.UNKNOWN, "categorie_acheteur": ref.UNKNOWN,
+                          "grand_projet": ref.UNKNOWN})
                  .groupBy("mois", *dims)
                  .agg(F.sum("heures").alias("heures_realisees"), F.countDistinct("person_key").alias("n_personnes"),
                       F.countDistinct("contrat_key").alias("n_contrats")))
@@ -76,11 +80,20 @@ def heures(h: DataFrame, operations: DataFrame, acheteurs: DataFrame, threshold:
 PERSON_DIMENSIONS = ["sexe", "tranche_age", "niveau_diplome", "departement_residence", "qpv", "prescripteur"]
 
 
+def person_profiles(participants: DataFrame) -> DataFrame:
+    """One profile per person (a person followed by several facilitators has one participant row each): the
+    row of the earliest entry (profile at entry), then the facilitator and participant key for a stable pick.
+    The age band is the person's whatever the row (computed once per person in silver)."""
+    first = Window.partitionBy("person_key").orderBy(F.col("date_entree").asc_nulls_last(), "facilitateur",
+                                                     "participant_key")
+    return participants.withColumn("_rank", F.row_number().over(first)).filter("_rank = 1").drop("_rank")
+
+
 def beneficiaires(h: DataFrame, participants: DataFrame, threshold: int) -> DataFrame:
-    """Distinct persons with hours in the year (a person on several contracts counts once a year), by
-    each profile dimension, plus every eligibility criterion (a person may have several)."""
+    """Distinct persons with a valid hours line in the year (a person on several contracts, or followed by
+    several facilitators, counts once), by each profile dimension, plus every eligibility criterion."""
     active = h.select("person_key", F.year("mois").alias("annee")).distinct()
-    p = participants.select("person_key", *PERSON_DIMENSIONS, "criteres")
+    p = person_profiles(participants).select("person_key", *PERSON_DIMENSIONS, "criteres")
     joined = active.join(p, "person_key", "left")
     parts = [joined.select("annee", "person_key", F.lit("ensemble").alias("dimension"),
                            F.lit(ref.TOTAL).alias("valeur"))]
@@ -102,21 +115,42 @@ def contrats_par_type(contrats: DataFrame, threshold: int) -> DataFrame:
                     .withColumn("secret_statistique", secret(F.col("n_personnes"), threshold)))
 
 
-def sorties(s: DataFrame, threshold: int) -> DataFrame:
-    """Situation at 6 months (or more) after the end of the insertion contract, by year of contract end:
-    counts and rates of durable jobs, transition jobs, positive exits and dynamic exits (the three)."""
-    at6 = s.filter(F.col("a_6_mois") & F.col("contrat_date_fin").isNotNull())
-    by_year = at6.groupBy(F.year("contrat_date_fin").alias("annee")).agg(
-        F.count("*").alias("n_sorties"),
-        *[F.sum((F.col("sortie") == o).cast("int")).alias(o.lower()) for o in DYNAMIC_OUTCOMES],
-    )
-    total = F.col("n_sorties")
-    out = by_year
-    for o in DYNAMIC_OUTCOMES:
-        out = out.withColumn(f"taux_{o.lower()}", F.col(o.lower()) / total)
+OUTCOME_CODES = tuple(r["code"] for r in ref.code_rows("outcomes") if r["code"] != "NON_REPONSE")
+
+
+def sorties(s: DataFrame, contrats: DataFrame, hours: DataFrame, today: date, window: tuple[int, int],
+            target: int, threshold: int) -> DataFrame:
+    """Situation about 6 months after the end of the insertion contract, by year of contract end.
+
+    Exits = ended work contracts with a valid hours line whose observation window (``window`` months after the
+    end) is over. Each exit gets one situation: the one observed in the window nearest to ``target`` months
+    (then the latest); none, or "sans nouvelle", is a non-response. Rates of durable jobs, transition jobs,
+    positive exits, other exits and dynamic exits are over the responses (``n_reponses``); ``taux_reponse`` =
+    responses / exits."""
+    lo, hi = window
+    worked = hours.select("contrat_key").distinct()
+    exits = (contrats.filter(F.col("date_fin").isNotNull()
+                             & (F.add_months(F.col("date_fin"), hi) < F.lit(today)))
+             .join(worked, "contrat_key").select("contrat_key", "person_key", "date_fin"))
+    nearest = Window.partitionBy("contrat_key", "person_key").orderBy(
+        F.abs(F.col("mois_apres_fin") - F.lit(target)), F.col("date_situation").desc(), F.col("ingested_at").desc())
+    observed = (s.filter(F.col("dans_fenetre") & F.col("contrat_key").isNotNull())
+                 .withColumn("_rank", F.row_number().over(nearest)).filter("_rank = 1")
+                 .select("contrat_key", "person_key", "sortie"))
+    one = exits.join(observed, ["contrat_key", "person_key"], "left").withColumn(
+        "sortie", F.coalesce("sortie", F.lit("NON_REPONSE")))
+    count = lambda code: F.sum((F.col("sortie") == code).cast("int"))  # noqa: E731
+    out = one.groupBy(F.year("date_fin").alias("annee")).agg(
+        F.count("*").alias("n_sorties"), F.sum((F.col("sortie") != "NON_REPONSE").cast("int")).alias("n_reponses"),
+        count("NON_REPONSE").alias("non_reponse"), *[count(o).alias(o.lower()) for o in OUTCOME_CODES])
+    answered = F.col("n_reponses")
+    for o in OUTCOME_CODES:
+        out = out.withColumn(f"taux_{o.lower()}", F.col(o.lower()) / answered)
     dynamic = sum(F.col(o.lower()) for o in DYNAMIC_OUTCOMES)
-    return (out.withColumn("taux_sorties_dynamiques", dynamic / total)
-               .withColumn("secret_statistique", secret(total, threshold)))
+    return (out.withColumn("taux_sorties_dynamiques", dynamic / answered)
+               .withColumn("taux_reponse", answered / F.col("n_sorties"))
+               .withColumn("fenetre_mois", F.lit(f"{lo}-{hi}"))
+               .withColumn("secret_statistique", secret(F.col("n_sorties"), threshold) | secret(answered, threshold)))
 
 
 def charte_grand_paris(gp: DataFrame, operations: DataFrame, h: DataFrame, threshold: int) -> DataFrame:
@@ -295,7 +329,7 @@ def run(ctx: RunContext) -> dict:
         HEURES: (heures(h, ops, read("silver/acheteurs"), t), h),
         BENEFICIAIRES: (beneficiaires(h, read("silver/participants"), t), h),
         CONTRATS_TYPE: (contrats_par_type(contrats, t), contrats),
-        SORTIES: (sorties(s, t), s),
+        SORTIES: (sorties(s, contrats, h, ctx.today, settings.outcome_window_months, settings.outcome_months, t), s),
         CHARTE_GP: (charte_grand_paris(gp, ops, h, t), gp),
         MARCHES_CLAUSES: (marches_clauses(marches, acheteurs, t), marches),
         PART_CLAUSES: (part_consideration_sociale(marches), marches),

@@ -2,7 +2,8 @@
 
 Pure Python, no Spark: the Spark job maps it over landed files. A file is rejected whole (never
 half-loaded) when it cannot be decoded or lacks required columns; the message names what is wrong.
-Person ids are pseudonymised and birth dates reduced to a year here, so neither reaches bronze.
+Person ids are pseudonymised here and names only serve to make the cross-facilitator person key, so no
+direct identifier reaches bronze; birth dates are kept as ISO dates for the age band (silver drops them).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from jobs.core.privacy import pseudonymize
-from schemas.sources import Entity, SourceContract
+from jobs.core.privacy import birth_date_iso, person_link_key, pseudonymize
+from schemas.sources import PERSON_LINK_COLUMN, Column, Entity, SourceContract
 
 DELIMITERS = (";", ",", "\t", "|")
 MAX_FIELD = 1_000_000
@@ -109,17 +110,6 @@ def _csv_rows(text: str) -> tuple[list[list[str | None]], str]:
     return rows, delimiter
 
 
-def birth_year(value: str | None) -> str | None:
-    """Year of a birth date written dd/mm/yyyy, yyyy-mm-dd or yyyy; None when unreadable."""
-    if not value:
-        return None
-    v = value.strip()
-    for candidate in (v[-4:], v[:4]):
-        if candidate.isdigit() and 1900 <= int(candidate) <= 2100:
-            return candidate
-    return None
-
-
 def raw_rows(data: bytes) -> tuple[list[list[str | None]], str, str | None]:
     """(non-empty rows as text, encoding, delimiter) of a CSV or XLSX file, header line included."""
     if data[:4] == b"PK\x03\x04":
@@ -128,6 +118,34 @@ def raw_rows(data: bytes) -> tuple[list[list[str | None]], str, str | None]:
         text, encoding = decode(data)
         rows, delimiter = _csv_rows(text)
     return [r for r in rows if any(v is not None for v in r)], encoding, delimiter
+
+
+def map_row(values: list[str | None], headers: list[str], mapping: dict[int, Column], entity: Entity,
+            namespace: str, key: bytes) -> dict:
+    """One source line -> one canonical record: person ids pseudonymised, birth dates as ISO dates, direct
+    identifiers read only to make the person linkage key (``personne_id``) and never copied."""
+    record: dict[str, object] = {c: None for c in entity.output_columns}
+    identifiers: dict[str, str | None] = {}
+    for i, col in mapping.items():
+        value = values[i] if i < len(values) else None
+        if col.kind == "direct_identifier":
+            identifiers[col.name] = value
+            continue
+        if col.kind == "person_id":
+            value = pseudonymize(key, namespace, value) if value else None
+        elif col.kind == "birth_date":
+            value = birth_date_iso(value)
+        record[col.name] = value
+    if entity.person_link:
+        last, first, born = entity.person_link
+        record[PERSON_LINK_COLUMN] = person_link_key(
+            key, identifiers.get(last, record.get(last)), identifiers.get(first, record.get(first)),
+            birth_date_iso(identifiers.get(born, record.get(born))))
+    record["extra_fields"] = {headers[i]: values[i] for i in range(min(len(values), len(headers)))
+                              if i not in mapping and values[i] is not None} if entity.keep_unknown else {}
+    record["row_issue"] = (f"{len(values)} fields where the header has {len(headers)}"
+                           if len(values) != len(headers) else None)
+    return record
 
 
 def read_tabular(data: bytes, contract: SourceContract, entity: Entity, facilitateur: str | None,
@@ -145,27 +163,5 @@ def read_tabular(data: bytes, contract: SourceContract, entity: Entity, facilita
     if entity.person_level:
         dropped += unknown  # an unexpected column of a person-level file could hold an identifier
     namespace = f"{contract.name}:{facilitateur or ''}"
-    out = []
-    for values in rows[1:]:
-        record: dict[str, object] = {c: None for c in entity.output_columns}
-        issue = None
-        if len(values) != len(headers):
-            issue = f"{len(values)} fields where the header has {len(headers)}"
-        for i, col in mapping.items():
-            value = values[i] if i < len(values) else None
-            if col.kind == "direct_identifier":
-                continue
-            if col.kind == "person_id":
-                value = pseudonymize(key, namespace, value) if value else None
-            if col.kind == "birth_date":
-                record[f"{col.name}_annee"] = birth_year(value)
-                continue
-            record[col.name] = value
-        extra = {}
-        if entity.keep_unknown:
-            extra = {headers[i]: values[i] for i in range(min(len(values), len(headers)))
-                     if i not in mapping and values[i] is not None}
-        record["extra_fields"] = extra
-        record["row_issue"] = issue
-        out.append(record)
+    out = [map_row(values, headers, mapping, entity, namespace, key) for values in rows[1:]]
     return TabularResult(out, encoding, delimiter, unknown, dropped)

@@ -25,8 +25,9 @@ def main() -> None:
             for source, rates in stage["match_rates"].items():
                 print(f"match {source}: {rates}")
         for value in stage.get("values_to_map", [])[:10]:
+            files = value.get("files") or []
             print(f"value to map ({value.get('source')}): {value['table']}.{value['column']} = {value['value']!r} "
-                  f"({value['rows']} rows)")
+                  f"({value['rows']} rows; {', '.join(files[:3])}{' …' if len(files) > 3 else ''})")
     print(f"lake: {settings.lake_uri}")
     print(f"dashboard: {Path(settings.output_dir) / 'dashboards' / 'index.html'}")
 

@@ -52,7 +52,7 @@ GOLD_SPECS: dict[str, dc.TableSpec] = {
                  M(("annee", "trimestre", "departement", "consideration_sociale")))),
     gi.HEURES: dc.TableSpec(
         dims=("mois", "annee", "trimestre", "departement", "ept", "modalite_code", "type_marche_code",
-              "categorie_acheteur", "grand_paris"), counts=("n_personnes", "n_contrats", "n_operations"),
+              "categorie_acheteur", "grand_projet"), counts=("n_personnes", "n_contrats", "n_operations"),
         margins=(M(("annee", "departement")), M(("annee", "trimestre", "departement")), M(("annee", "ept")),
                  M(("mois",)))),
     gi.HEURES_EPT: dc.TableSpec(dims=("annee", "ept"), counts=("n_personnes",), margins=(M(("annee",)),)),
@@ -64,7 +64,7 @@ GOLD_SPECS: dict[str, dc.TableSpec] = {
         dims=("annee", "type_contrat", "modalite_realisation"), counts=("n_personnes", "n_contrats"),
         margins=(M(("annee",)),)),
     gi.SORTIES: dc.TableSpec(
-        dims=("annee",), counts=("n_sorties", *[o.lower() for o in gi.DYNAMIC_OUTCOMES])),
+        dims=("annee",), counts=("n_sorties", "n_reponses", "non_reponse", *[o.lower() for o in gi.OUTCOME_CODES])),
     gi.CHARTE_GP: dc.TableSpec(
         dims=("maitre_ouvrage", "operation", "programme"), counts=("n_personnes", "n_marches")),
     gi.MARCHES_CLAUSES: dc.TableSpec(

@@ -10,7 +10,6 @@ for the data steward.
 from __future__ import annotations
 
 from datetime import date
-from functools import cache
 
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -20,11 +19,12 @@ from pyspark.sql import types as T
 from jobs.core import quality
 from jobs.core.context import RunContext
 from jobs.core.delta_io import read_table, write_table
+from jobs.core.labels import code_of, spark_fold  # noqa: F401  (spark_fold: the twin of referential.fold)
 from jobs.core.settings import Settings
 from jobs.core.wap import write_audit_publish
 from jobs.ingest.raw_files import landed_name
 from schemas import referential as ref
-from schemas.rules import RULES, rules_for
+from schemas.rules import HEURES_MOIS_MAX, RULES, rules_for
 from schemas.sources import source_contract
 
 UNKNOWN = ref.UNKNOWN
@@ -53,28 +53,8 @@ def parse_bool(c: str) -> Column:
     return code(c, "booleans").cast("boolean")
 
 
-_ACCENTED = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿ"
-_PLAIN = "aaaaaaceeeeiiiinooooouuuuyy"
-
-
-def spark_fold(c: Column) -> Column:
-    """The Spark twin of ``schemas.referential.fold`` (case, accents, spaces, apostrophes)."""
-    lowered = F.translate(F.lower(F.trim(c)), _ACCENTED + "’", _PLAIN + "'")
-    return F.regexp_replace(lowered, r"\s+", " ")
-
-
-@cache
-def _code_map(list_name: str) -> Column:
-    lookup = ref.mapping(list_name)._lookup
-    return F.create_map(*[x for k, v in sorted(lookup.items()) for x in (F.lit(k), F.lit(v))])
-
-
-def code_of(c: Column, list_name: str) -> Column:
-    """Referential code of a raw label (None when the label is in no list): a plain map lookup."""
-    return _code_map(list_name)[spark_fold(c)]
-
-
 def code(c: str, list_name: str) -> Column:
+    """Referential code of a raw label column (None when no code or several codes match)."""
     return code_of(F.col(c), list_name)
 
 
@@ -89,9 +69,17 @@ def issues(*items: Column) -> Column:
     return F.filter(F.array(*items), lambda x: x.isNotNull()) if items else F.array().cast(quality.ISSUE_TYPE)
 
 
-def raw_json(df: DataFrame) -> Column:
-    cols = [c for c in df.columns if c not in ("load_id", "ingested_at")]
+def raw_json(df: DataFrame, exclude: tuple[str, ...] = ()) -> Column:
+    """The bronze row as JSON for the quarantine (``exclude``: columns that must not go further, e.g. the
+    birth date, which bronze holds only for the age band)."""
+    cols = [c for c in df.columns if c not in ("load_id", "ingested_at", *exclude)]
     return F.to_json(F.struct(*cols))
+
+
+def latest_first(*partition: str) -> Window:
+    """Rows of one key, the latest export first: latest load, then (same load) the file whose name sorts last."""
+    return Window.partitionBy(*partition).orderBy(F.col("ingested_at").desc(), landed_name("source_file").desc(),
+                                                  F.col("source_file").desc(), F.col("record_index").desc())
 
 
 def departement_of(insee: Column) -> Column:
@@ -109,7 +97,10 @@ def ept_of(insee: Column) -> Column:
 
 # --- typed frames (pure transforms) ----------------------------------------------------------------
 def typed_operations(b: DataFrame) -> DataFrame:
+    """Operations coded on the referential. An unknown market type or legal modality quarantines the operation
+    (and so its hours); an unknown grand project label is kept as ``INCONNU`` and listed for mapping."""
     insee = F.trim(F.col("commune_execution_insee"))
+    grand_projet = F.trim("grand_projet")
     df = b.select(
         *LINEAGE, raw_json(b).alias("raw_json"), "facilitateur",
         F.concat_ws(":", "facilitateur", "facilitateur_marche_id").alias("operation_key"),
@@ -121,7 +112,10 @@ def typed_operations(b: DataFrame) -> DataFrame:
         parse_date("date_notification").alias("date_notification"), parse_date("date_debut").alias("date_debut"),
         parse_date("date_fin").alias("date_fin"), parse_decimal("heures_objectif").alias("heures_objectif"),
         insee.alias("commune_execution"), departement_of(insee).alias("departement"), ept_of(insee).alias("ept"),
-        F.trim("grand_projet").alias("grand_projet"), "facilitateur_structure",
+        grand_projet.alias("grand_projet"),
+        F.when(F.coalesce(grand_projet, F.lit("")) == "", F.lit("AUCUN"))
+         .otherwise(F.coalesce(code_of(grand_projet, "grand_projects"), F.lit(UNKNOWN))).alias("grand_projet_code"),
+        "facilitateur_structure",
     ).withColumn("operation_key", F.when(F.col("facilitateur_marche_id").isNotNull(), F.col("operation_key")))
     return df.withColumn("issues", issues(
         issue("operations.type_marche_mapped", F.col("type_marche").isNotNull() & F.col("type_marche_code").isNull(),
@@ -146,6 +140,38 @@ def typed_entreprises(b: DataFrame) -> DataFrame:
               F.col("type_structure"))))
 
 
+# --- persons -----------------------------------------------------------------------------------------
+BIRTH_DATE = "date_naissance"  # bronze only: read by ``age_bands``, never written to silver, gold or quarantine
+LINK_BY_NAME, LINK_BY_LOCAL_ID = "nom_prenom_naissance", "id_local"
+
+
+def person_links(b: DataFrame) -> DataFrame:
+    """Each facilitator's participant (local id, pseudonymised) -> the person: the cross-facilitator key made at
+    bronze from (last name, first name, full birth date), else the local pseudonym (``person_key_method`` says
+    which). One row per participant, from its latest export."""
+    link = F.col("personne_id") if "personne_id" in b.columns else F.lit(None).cast("string")
+    latest = b.filter(F.col("participant_id").isNotNull()).withColumn(
+        "_rank", F.row_number().over(latest_first("participant_id"))).filter("_rank = 1")
+    return latest.select(
+        F.col("participant_id").alias("participant_key"), F.coalesce(link, "participant_id").alias("person_key"),
+        F.when(link.isNotNull(), F.lit(LINK_BY_NAME)).otherwise(F.lit(LINK_BY_LOCAL_ID)).alias("person_key_method"))
+
+
+def _linked(df: DataFrame, links: DataFrame) -> DataFrame:
+    """``participant_key`` (the local pseudonym, kept for lineage) and ``person_key`` (the linked person); a
+    participant absent from the participants' exports stands for itself (method ``id_local``)."""
+    out = df.join(links, "participant_key", "left")
+    return out.withColumn("person_key", F.coalesce("person_key", "participant_key")).withColumn(
+        "person_key_method", F.coalesce("person_key_method", F.lit(LINK_BY_LOCAL_ID)))
+
+
+def completed_years(born: Column, on: Column) -> Column:
+    """Age in completed years on a date (a birthday not yet reached that year does not count)."""
+    before_birthday = (F.month(on) < F.month(born)) | ((F.month(on) == F.month(born))
+                                                       & (F.dayofmonth(on) < F.dayofmonth(born)))
+    return F.year(on) - F.year(born) - before_birthday.cast("int")
+
+
 def age_band(age: Column) -> Column:
     expr = None
     for code_, lo, hi in ref.age_bands():
@@ -154,17 +180,38 @@ def age_band(age: Column) -> Column:
     return expr.otherwise(F.lit(UNKNOWN))
 
 
-def typed_participants(b: DataFrame) -> DataFrame:
-    """Age band at entry instead of the birth year; criteria as codes; no identifier of any kind."""
-    year = F.coalesce(F.col("annee_naissance").cast("int"), F.col("date_naissance_annee").cast("int"))
+def age_bands(b: DataFrame, links: DataFrame, contrats: DataFrame, heures: DataFrame) -> DataFrame:
+    """Age band of each person: completed years on the start date of the person's first work contract with a
+    valid hours line. The only reader of the birth date (bronze). With a birth year only, the band is given
+    when both possible ages fall in the same band; otherwise (or without any date) ``INCONNU``."""
+    latest = b.filter(F.col("participant_id").isNotNull()).withColumn(
+        "_rank", F.row_number().over(latest_first("participant_id"))).filter("_rank = 1")
+    births = _linked(latest.select(F.col("participant_id").alias("participant_key"),
+                                   F.to_date(BIRTH_DATE, "yyyy-MM-dd").alias("born"),
+                                   F.col("annee_naissance").cast("int").alias("year")), links)
+    births = births.groupBy("person_key").agg(F.max("born").alias("born"), F.max("year").alias("year"))
+    worked = contrats.join(heures.select("contrat_key").distinct(), "contrat_key")
+    first = worked.groupBy("person_key").agg(F.min("date_debut").alias("premier_contrat"))
+    df = first.join(births, "person_key", "left")
+    exact = age_band(completed_years(F.col("born"), F.col("premier_contrat")))
+    oldest = age_band(F.year("premier_contrat") - F.col("year"))
+    youngest = age_band(F.year("premier_contrat") - F.col("year") - 1)
+    from_year = F.when(F.col("year").isNotNull() & (oldest == youngest), oldest)
+    band = F.when(F.col("born").isNotNull(), exact).otherwise(F.coalesce(from_year, F.lit(UNKNOWN)))
+    return df.select("person_key", band.alias("tranche_age"))
+
+
+def typed_participants(b: DataFrame, links: DataFrame, bands: DataFrame) -> DataFrame:
+    """Participants coded on the referential, with their person and its age band; no birth date, no identifier
+    (the quarantine's raw row leaves the birth date out too)."""
     entry = parse_date("date_entree")
     insee = F.trim(F.col("commune_residence_insee"))
     crit = F.filter(F.split(F.coalesce(F.col("criteres_eligibilite"), F.lit("")), r"\s*[|;,/]\s*"),
                     lambda x: x != "")
-    return b.select(
-        *LINEAGE, raw_json(b).alias("raw_json"), "facilitateur", F.col("participant_id").alias("person_key"),
+    df = b.select(
+        *LINEAGE, raw_json(b, exclude=(BIRTH_DATE, "personne_id")).alias("raw_json"), "facilitateur",
+        F.col("participant_id").alias("participant_key"),
         F.coalesce(code("sexe", "sexes"), F.lit(UNKNOWN)).alias("sexe"), F.col("sexe").alias("_sexe_raw"),
-        age_band(F.year(entry) - year).alias("tranche_age"),
         F.coalesce(code("niveau_diplome", "diploma_levels"), F.lit(UNKNOWN)).alias("niveau_diplome"),
         F.col("niveau_diplome").alias("_diplome_raw"),
         crit.alias("_criteres_raw"),
@@ -172,15 +219,17 @@ def typed_participants(b: DataFrame) -> DataFrame:
         parse_bool("qpv").alias("qpv"),
         F.coalesce(code("prescripteur", "prescribers"), F.lit(UNKNOWN)).alias("prescripteur"),
         F.col("prescripteur").alias("_prescripteur_raw"), entry.alias("date_entree"),
-    ).withColumn("criteres", F.array_distinct(F.transform("_criteres_raw", lambda x: F.coalesce(
+    )
+    df = _linked(df, links).join(bands, "person_key", "left").fillna({"tranche_age": UNKNOWN})
+    return df.withColumn("criteres", F.array_distinct(F.transform("_criteres_raw", lambda x: F.coalesce(
         code_of(x, "eligibility_criteria"), F.lit(UNKNOWN))))).withColumn("issues", issues())
 
 
-def typed_contrats(b: DataFrame) -> DataFrame:
-    return b.select(
+def typed_contrats(b: DataFrame, links: DataFrame) -> DataFrame:
+    df = b.select(
         *LINEAGE, raw_json(b).alias("raw_json"), "facilitateur",
         F.when(F.col("contrat_id").isNotNull(), F.concat_ws(":", "facilitateur", "contrat_id")).alias("contrat_key"),
-        F.col("participant_id").alias("person_key"),
+        F.col("participant_id").alias("participant_key"),
         F.concat_ws(":", "facilitateur", "facilitateur_marche_id").alias("operation_key"),
         F.regexp_replace("entreprise_siret", r"[\s.]", "").alias("entreprise_siret"),
         F.coalesce(code("modalite_realisation", "realisation_modalities"), F.lit(UNKNOWN))
@@ -189,36 +238,115 @@ def typed_contrats(b: DataFrame) -> DataFrame:
         F.coalesce(code("type_contrat", "contract_types"), F.lit(UNKNOWN)).alias("type_contrat"),
         F.col("type_contrat").alias("_type_contrat_raw"),
         parse_date("date_debut").alias("date_debut"), parse_date("date_fin").alias("date_fin"),
-    ).withColumn("issues", issues())
+    )
+    linked = _linked(df, links).withColumn(
+        "person_key", F.when(F.col("participant_key").isNotNull(), F.col("person_key")))
+    return linked.withColumn("issues", issues())
 
 
-def typed_heures(b: DataFrame, contrats: DataFrame, operations: DataFrame) -> DataFrame:
-    """Hours joined to their (valid) contract and operation: person, legal modality, period checks."""
-    c = contrats.select("contrat_key", "person_key", "operation_key", "facilitateur",
+# --- hours ---------------------------------------------------------------------------------------------
+def typed_heures(b: DataFrame, contrats: DataFrame, operations: DataFrame, operations_typed: DataFrame) -> DataFrame:
+    """Hour lines joined to their (valid) contract and operation: person, legal modality, the periods they are
+    checked against. A line whose operation is missing or quarantined is refused, with the operation's legal
+    modality label when that label is what is unknown: its hours are never counted under a modality."""
+    c = contrats.select("contrat_key", "person_key", "participant_key", "operation_key", "facilitateur",
                         F.trunc("date_debut", "month").alias("contrat_debut_mois"),
                         F.trunc("date_fin", "month").alias("contrat_fin_mois"))
-    o = operations.select("operation_key", "modalite_code", "departement", "ept", "type_marche_code")
+    o = operations.select("operation_key", "modalite_code", "departement", "ept", "type_marche_code",
+                          F.trunc("date_debut", "month").alias("operation_debut_mois"),
+                          F.trunc("date_fin", "month").alias("operation_fin_mois"),
+                          F.lit(True).alias("_operation_valid"))
+    labels = (operations_typed.filter(F.col("operation_key").isNotNull())
+              .withColumn("_rank", F.row_number().over(latest_first("operation_key"))).filter("_rank = 1")
+              .select("operation_key", F.coalesce("modalite_juridique", F.lit("(absent)")).alias("_modalite_label"),
+                      F.col("modalite_code").alias("_label_code")))
     h = b.select(
         *LINEAGE, raw_json(b).alias("raw_json"),
         F.concat_ws(":", "facilitateur", "contrat_id").alias("contrat_key"), parse_month("mois").alias("mois"),
         parse_decimal("heures_realisees").alias("heures"),
     )
-    return (h.join(c, "contrat_key", "left").join(o, "operation_key", "left")
-             .withColumn("heures_key", F.concat_ws("|", "contrat_key", F.col("mois").cast("string")))
-             .withColumn("issues", issues()))
+    df = h.join(c, "contrat_key", "left").join(o, "operation_key", "left").join(labels, "operation_key", "left")
+    contract_known, op_missing = F.col("contrat_debut_mois").isNotNull(), F.col("_operation_valid").isNull()
+    label_unknown = F.col("_modalite_label").isNotNull() & F.col("_label_code").isNull()
+    return df.withColumn("heures_key", F.concat_ws("|", "contrat_key", F.col("mois").cast("string"))).withColumn(
+        "issues", issues(
+            issue("heures.modalite_known", contract_known & op_missing & label_unknown, F.col("_modalite_label")),
+            issue("heures.operation_known", contract_known & op_missing & ~F.coalesce(label_unknown, F.lit(False)),
+                  F.col("operation_key"))))
 
 
-def typed_sorties(b: DataFrame, contrats: DataFrame, boundary_months: int) -> DataFrame:
-    ends = contrats.select("contrat_key", F.col("date_fin").alias("contrat_date_fin"))
+def finish_heures(checked: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Checked hour lines -> (one row per contract-month, quarantined lines). Valid lines of one contract-month
+    in one export are summed (split lines, corrections written as extra lines); the latest export of the
+    facilitator holding that contract-month replaces the earlier ones (their lines are quarantined, naming
+    the export that replaced them). ``n_lignes`` says how many input lines a row stands for."""
+    valid, invalid = quality.split_valid(checked)
+    export = Window.partitionBy("contrat_key", "mois", "source_file")
+    valid = valid.withColumn("_total", F.sum("heures").over(export))
+    over = valid.filter(F.col("_total") > HEURES_MOIS_MAX)
+    over = over.withColumn("issues", F.array(F.struct(
+        F.lit("heures.month_total_plausible").alias("rule_id"),
+        F.concat(F.lit(RULES["heures.month_total_plausible"].message + ": "), F.col("_total").cast("string"))
+        .alias("message"))))
+    valid = valid.filter(F.col("_total") <= HEURES_MOIS_MAX)
+    recency = Window.partitionBy("contrat_key", "mois").orderBy(
+        F.col("ingested_at").desc(), landed_name("source_file").desc(), F.col("source_file").desc())
+    ranked = valid.withColumn("_rank", F.dense_rank().over(recency)).withColumn(
+        "_latest", F.first(landed_name("source_file")).over(recency))
+    rule = RULES["heures.duplicate"]
+    superseded = ranked.filter("_rank > 1").withColumn("issues", F.array(F.struct(
+        F.lit(rule.id).alias("rule_id"), F.concat(F.lit(f"{rule.message}: '"), F.col("_latest"), F.lit("'"))
+        .alias("message"))))
+    kept = ranked.filter("_rank = 1")
+    dims = ["person_key", "participant_key", "operation_key", "facilitateur", "modalite_code", "departement", "ept",
+            "type_marche_code", "contrat_debut_mois", "contrat_fin_mois", "operation_debut_mois", "operation_fin_mois"]
+    first_line = F.min(F.struct("record_index", "source_sha256", "load_id", "ingested_at"))
+    rows = kept.groupBy("contrat_key", "mois", "source_file").agg(
+        first_line.alias("_first"), F.sum("heures").alias("heures"), F.count("*").alias("n_lignes"),
+        *[F.first(d).alias(d) for d in dims])
+    rows = rows.select("source_file", "_first.source_sha256", "_first.record_index", "_first.load_id",
+                       "_first.ingested_at", "contrat_key", "mois", "heures", "n_lignes", *dims,
+                       F.concat_ws("|", "contrat_key", F.col("mois").cast("string")).alias("heures_key"))
+    bad = invalid.unionByName(over.drop("_total")).unionByName(superseded.drop("_total", "_rank", "_latest"))
+    quarantine = bad.select(*LINEAGE, F.transform("issues", lambda x: x["rule_id"]).alias("rule_ids"),
+                            F.transform("issues", lambda x: x["message"]).alias("messages"), "raw_json")
+    return rows, quarantine
+
+
+# --- outcomes ------------------------------------------------------------------------------------------
+def typed_sorties(b: DataFrame, contrats: DataFrame, links: DataFrame, window: tuple[int, int],
+                  target: int) -> DataFrame:
+    """Situations of persons after an insertion contract. The contract is the one the export names; when it
+    names none, the person's contract whose observation window holds the situation date (nearest to
+    ``target`` months; ``contrat_deduit``). ``dans_fenetre``: observed ``window`` months after the end."""
+    lo, hi = window
     s = b.select(
-        *LINEAGE, raw_json(b).alias("raw_json"), "facilitateur", F.col("participant_id").alias("person_key"),
+        *LINEAGE, raw_json(b).alias("raw_json"), "facilitateur", F.col("participant_id").alias("participant_key"),
         F.when(F.col("contrat_id").isNotNull(), F.concat_ws(":", "facilitateur", "contrat_id")).alias("contrat_key"),
         parse_date("date_situation").alias("date_situation"), "situation",
         code("situation", "outcomes").alias("sortie"),
     )
-    s = s.join(ends, "contrat_key", "left").withColumn(
-        "mois_apres_fin", F.floor(F.months_between("date_situation", "contrat_date_fin")).cast("int")
-    ).withColumn("a_6_mois", F.col("mois_apres_fin") >= F.lit(boundary_months))
+    s = _linked(s, links).withColumn("person_key", F.when(F.col("participant_key").isNotNull(), F.col("person_key")))
+    s = s.withColumn("_row", F.concat_ws("#", "source_file", F.col("record_index").cast("string")))
+    ends = contrats.filter(F.col("date_fin").isNotNull()).select(
+        F.col("contrat_key").alias("_candidate"), F.col("person_key").alias("_person"),
+        F.col("date_fin").alias("_fin"))
+    gap = F.months_between("date_situation", "_fin")
+    candidates = (s.filter(F.col("contrat_key").isNull() & F.col("person_key").isNotNull())
+                   .select("_row", "person_key", "date_situation")
+                   .join(ends, (F.col("person_key") == F.col("_person")) & gap.between(lo, hi))
+                   .withColumn("_rank", F.row_number().over(Window.partitionBy("_row").orderBy(
+                       F.abs(gap - F.lit(target)), F.col("_candidate"))))
+                   .filter("_rank = 1").select("_row", "_candidate"))
+    s = s.join(candidates, "_row", "left").withColumn("contrat_deduit", F.col("contrat_key").isNull()
+                                                      & F.col("_candidate").isNotNull())
+    s = s.withColumn("contrat_key", F.coalesce("contrat_key", "_candidate")).drop("_row", "_candidate")
+    s = s.join(contrats.select("contrat_key", F.col("date_fin").alias("contrat_date_fin")), "contrat_key", "left")
+    months = F.months_between("date_situation", "contrat_date_fin")
+    s = s.withColumn("mois_apres_fin", F.round(months, 2)).withColumn(
+        "dans_fenetre", F.coalesce(months.between(lo, hi), F.lit(False))).withColumn(
+        "sortie_key", F.concat_ws("|", "person_key", F.coalesce("contrat_key", F.lit("")),
+                                  F.col("date_situation").cast("string")))
     return s.withColumn("issues", issues(
         issue("sorties.situation_mapped", F.col("situation").isNotNull() & F.col("sortie").isNull(),
               F.col("situation"))))
@@ -285,9 +413,7 @@ def finish_checked(checked: DataFrame, table: str, key: str | None) -> tuple[Dat
     superseded = None
     if key is not None:
         # The latest export wins: latest load, then (same load) the file whose name sorts last.
-        order = Window.partitionBy(key).orderBy(F.col("ingested_at").desc(), landed_name("source_file").desc(),
-                                                F.col("source_file").desc(), F.col("record_index").desc())
-        ranked = valid.withColumn("_rank", F.row_number().over(order))
+        ranked = valid.withColumn("_rank", F.row_number().over(latest_first(key)))
         rule = RULES[f"{table}.duplicate"]
         superseded = ranked.filter("_rank > 1").withColumn("issues", F.array(F.struct(
             F.lit(rule.id).alias("rule_id"), F.lit(rule.message).alias("message")))).drop("_rank")
@@ -300,10 +426,12 @@ def finish_checked(checked: DataFrame, table: str, key: str | None) -> tuple[Dat
 
 
 def values_to_map(frames: dict[str, DataFrame]) -> DataFrame:
-    """Labels that matched no referential entry: (table, column, list, value, rows) for the data steward."""
+    """Labels that matched no referential entry (or several): (source, table, column, list, value, rows, files)
+    for the data steward; ``files`` = the exports the label came from (landed names)."""
     specs = {
         "operations": [("type_marche", "type_marche_code", "market_types"),
-                       ("modalite_juridique", "modalite_code", "legal_modalities")],
+                       ("modalite_juridique", "modalite_code", "legal_modalities"),
+                       ("grand_projet", "grand_projet_code", "grand_projects")],
         "participants": [("_sexe_raw", "sexe", "sexes"), ("_diplome_raw", "niveau_diplome", "diploma_levels"),
                          ("_prescripteur_raw", "prescripteur", "prescribers")],
         "contrats": [("_realisation_raw", "modalite_realisation", "realisation_modalities"),
@@ -312,6 +440,7 @@ def values_to_map(frames: dict[str, DataFrame]) -> DataFrame:
         "structures": [("type_structure", "kind", "structure_kinds")],
         "entreprises": [("type_structure", "kind", "structure_kinds"), ("_role_raw", "role", "company_roles")],
     }
+    counted = (F.count("*").alias("rows"), F.array_sort(F.collect_set(landed_name("source_file"))).alias("files"))
     parts = []
     for table, cols in specs.items():
         if table not in frames:
@@ -320,15 +449,16 @@ def values_to_map(frames: dict[str, DataFrame]) -> DataFrame:
         for raw, mapped, list_name in cols:
             unmapped = df.filter(F.col(raw).isNotNull() & (F.col(mapped).isNull() | (F.col(mapped) == UNKNOWN)))
             source = F.col("facilitateur") if "facilitateur" in df.columns else F.lit(table)
-            parts.append(unmapped.groupBy(source.alias("source"), F.col(raw).alias("value")).count().select(
+            parts.append(unmapped.groupBy(source.alias("source"), F.col(raw).alias("value")).agg(*counted).select(
                 "source", F.lit(table).alias("table"), F.lit(raw.strip("_").removesuffix("_raw")).alias("column"),
-                F.lit(list_name).alias("code_list"), "value", F.col("count").alias("rows")))
+                F.lit(list_name).alias("code_list"), "value", "rows", "files"))
     if "participants" in frames:
-        crit = frames["participants"].select("facilitateur", F.explode("_criteres_raw").alias("value")).filter(
+        crit = frames["participants"].select("facilitateur", "source_file",
+                                             F.explode("_criteres_raw").alias("value")).filter(
             code_of(F.col("value"), "eligibility_criteria").isNull())
-        parts.append(crit.groupBy(F.col("facilitateur").alias("source"), "value").count().select(
+        parts.append(crit.groupBy(F.col("facilitateur").alias("source"), "value").agg(*counted).select(
             "source", F.lit("participants").alias("table"), F.lit("criteres_eligibilite").alias("column"),
-            F.lit("eligibility_criteria").alias("code_list"), "value", F.col("count").alias("rows")))
+            F.lit("eligibility_criteria").alias("code_list"), "value", "rows", "files"))
     out = parts[0]
     for p in parts[1:]:
         out = out.unionByName(p)
@@ -348,9 +478,9 @@ SILVER = {"operations": "silver/operations", "participants": "silver/participant
           "contrats": "silver/contrats_insertion", "heures": "silver/heures_insertion", "sorties": "silver/sorties",
           "structures": "silver/structures", "companies": "silver/entreprises_sirene",
           "grand_paris": "silver/grand_paris_contrats"}
-KEYS = {"operations": "operation_key", "participants": "person_key", "entreprises": "entreprise_key",
-        "contrats": "contrat_key", "heures": "heures_key", "sorties": None, "structures": "siret", "companies": "siret",
-        "grand_paris": "decp_uid"}
+KEYS = {"operations": "operation_key", "participants": "participant_key", "entreprises": "entreprise_key",
+        "contrats": "contrat_key", "heures": "heures_key", "sorties": "sortie_key", "structures": "siret",
+        "companies": "siret", "grand_paris": "decp_uid"}
 
 
 def contract(name: str, silver: DataFrame, today: date):
@@ -376,7 +506,6 @@ def run(ctx: RunContext) -> dict:
     tables (typed, coded on the referential, checked, deduplicated), one quarantine per table, and
     ``quality/values_to_map`` (labels no referential entry matched, for the data steward)."""
     spark, settings, today = ctx.spark, ctx.settings, ctx.today
-    boundary_months = settings.outcome_boundary_months
     b = {name: _bronze(spark, settings, name) for name in BRONZE}
     typed: dict[str, DataFrame] = {}
     reports = []
@@ -385,18 +514,34 @@ def run(ctx: RunContext) -> dict:
         typed[name] = frame
         # Typed and checked once (joins, SIRET checks in Python), cached, not once per output (bench, issue 8).
         checked = quality.apply_rules(frame, name, today).persist(StorageLevel.MEMORY_AND_DISK)
-        silver, quarantine = finish_checked(checked, name, KEYS[name])
-        reports.append(write_audit_publish(settings, SILVER[name], silver, quarantine=quarantine,
-                                           rows_in=checked.count(), schema=contract(name, silver, today)))
+        if name == "heures":  # lines summed per contract-month: a row stands for ``n_lignes`` input lines
+            silver, quarantine = finish_heures(checked)
+            silver = silver.persist(StorageLevel.MEMORY_AND_DISK)
+            rows = silver.count()
+            report = write_audit_publish(settings, SILVER[name], silver, quarantine=quarantine,
+                                         rows_in=checked.count(), schema=contract(name, silver, today),
+                                         written_weight="n_lignes")
+            report["details"].update(table_rows=rows, lines_summed=report["rows_written"] - rows)
+            silver.unpersist()
+        else:
+            silver, quarantine = finish_checked(checked, name, KEYS[name])
+            report = write_audit_publish(settings, SILVER[name], silver, quarantine=quarantine,
+                                         rows_in=checked.count(), schema=contract(name, silver, today))
+        reports.append(report)
         checked.unpersist()
         return spark.read.format("delta").load(settings.table_uri(SILVER[name]))
 
+    links = person_links(b["participants"]).persist(StorageLevel.MEMORY_AND_DISK)
     operations = publish("operations", typed_operations(b["operations"]))
     publish("entreprises", typed_entreprises(b["entreprises"]))
-    publish("participants", typed_participants(b["participants"]))
-    contrats = publish("contrats", typed_contrats(b["contrats"]))
-    publish("heures", typed_heures(b["heures"], contrats, operations))
-    publish("sorties", typed_sorties(b["sorties"], contrats, boundary_months))
+    contrats = publish("contrats", typed_contrats(b["contrats"], links))
+    heures = publish("heures", typed_heures(b["heures"], contrats, operations, typed["operations"]))
+    publish("sorties", typed_sorties(b["sorties"], contrats, links, settings.outcome_window_months,
+                                     settings.outcome_months))
+    # The age band needs the first contract with a valid hours line: participants come after the hours.
+    bands = age_bands(b["participants"], links, contrats, heures)
+    publish("participants", typed_participants(b["participants"], links, bands))
+    links.unpersist()
     publish("structures", typed_structures(b["structures"]))
     publish("companies", typed_companies(b["etablissements"], b["unites_legales"]))
     publish("grand_paris", typed_grand_paris(b["grand_paris"]))

@@ -12,10 +12,10 @@ from jobs.gold import indicators as gi
 
 THRESHOLD = 2
 
-OPERATIONS = [  # key, siret, market, modality, dept, ept, grand projet, objective, start, end
-    ("f:OP1", "21750001600019", "TRAVAUX", "CLAUSE_EXECUTION_L2112_2", "93", "T6", "", 300.0,
+OPERATIONS = [  # key, siret, market, modality, dept, ept, grand projet code, objective, start, end
+    ("f:OP1", "21750001600019", "TRAVAUX", "CLAUSE_EXECUTION_L2112_2", "93", "T6", "AUCUN", 300.0,
      date(2024, 1, 10), date(2024, 3, 20)),
-    ("f:OP2", "13000000000013", "SERVICES", "CRITERE_ATTRIBUTION_R2152_7", "75", "T1", "GPE ligne 15 Sud", 1200.0,
+    ("f:OP2", "13000000000013", "SERVICES", "CRITERE_ATTRIBUTION_R2152_7", "75", "T1", "GPE", 1200.0,
      date(2024, 2, 1), date(2024, 2, 28)),
 ]
 BUYERS = {"21750001600019": "COMMUNE"}
@@ -24,20 +24,23 @@ HOURS = [  # contract, person, operation, month, hours
     ("f:c2", "p2", "f:OP1", date(2024, 2, 1), 30.0), ("f:c3", "p1", "f:OP2", date(2024, 2, 1), 20.0),
     ("f:c4", "p3", "f:OPX", date(2024, 3, 1), 10.0),
 ]
-PARTICIPANTS = [("p1", "F", "MOINS_26", "NIV_3", "93", True, "MISSION_LOCALE", ["DELD", "RSA"]),
-                ("p2", "H", "DE_26_A_49", "INFRA_3", "75", False, "FRANCE_TRAVAIL", ["JEUNE"])]
+PARTICIPANTS = [  # participant (local), facilitator, entry, person, profile...
+    ("f:a1", "f", date(2024, 1, 3), "p1", "F", "MOINS_26", "NIV_3", "93", True, "MISSION_LOCALE", ["DELD", "RSA"]),
+    ("g:b7", "g", date(2024, 2, 1), "p1", "INCONNU", "MOINS_26", "NIV_4", "75", False, "PLIE", ["TH"]),  # same person
+    ("f:a2", "f", date(2024, 2, 1), "p2", "H", "DE_26_A_49", "INFRA_3", "75", False, "FRANCE_TRAVAIL", ["JEUNE"])]
 
 
 @pytest.fixture(scope="module")
 def frames(spark):
     ops = spark.createDataFrame(OPERATIONS, "operation_key string, donneur_ordre_siret string, "
                                 "type_marche_code string, modalite_code string, departement string, ept string, "
-                                "grand_projet string, "
+                                "grand_projet_code string, "
                                 "heures_objectif double, date_debut date, date_fin date")
     buyers = spark.createDataFrame(list(BUYERS.items()), "siret string, categorie_acheteur string")
     hours = spark.createDataFrame(HOURS, "contrat_key string, person_key string, operation_key string, mois date, "
                                   "heures double")
-    participants = spark.createDataFrame(PARTICIPANTS, "person_key string, sexe string, tranche_age string, "
+    participants = spark.createDataFrame(PARTICIPANTS, "participant_key string, facilitateur string, "
+                                         "date_entree date, person_key string, sexe string, tranche_age string, "
                                          "niveau_diplome string, departement_residence string, qpv boolean, "
                                          "prescripteur string, criteres array<string>")
     return ops, buyers, hours, participants
@@ -48,8 +51,8 @@ def expected_hours():
     cells = defaultdict(lambda: {"h": 0.0, "persons": set(), "contracts": set(), "target": 0.0})
     for contract, person, op, month, h in HOURS:
         o = ops.get(op)
-        dims = (o[4], o[5], o[3], o[2], BUYERS.get(o[1], "INCONNU"), o[6] != "") if o else (
-            "NON_VENTILE", "HORS_EPT", "INCONNU", "INCONNU", "INCONNU", False)
+        dims = (o[4], o[5], o[3], o[2], BUYERS.get(o[1], "INCONNU"), o[6]) if o else (
+            "NON_VENTILE", "HORS_EPT", "INCONNU", "INCONNU", "INCONNU", "INCONNU")
         c = cells[(month, *dims)]
         c["h"] += h
         c["persons"].add(person)
@@ -61,14 +64,14 @@ def expected_hours():
             months.append(m)
             m = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
         for m in months:
-            cells[(m, o[4], o[5], o[3], o[2], BUYERS.get(o[1], "INCONNU"), o[6] != "")]["target"] += o[7] / len(months)
+            cells[(m, o[4], o[5], o[3], o[2], BUYERS.get(o[1], "INCONNU"), o[6])]["target"] += o[7] / len(months)
     return {k: (round(v["h"], 6), len(v["persons"]), len(v["contracts"]), round(v["target"], 6))
             for k, v in cells.items()}
 
 
 def test_hours_realised_and_targeted(frames):
     ops, buyers, hours, _ = frames
-    got = {(r.mois, r.departement, r.ept, r.modalite_code, r.type_marche_code, r.categorie_acheteur, r.grand_paris):
+    got = {(r.mois, r.departement, r.ept, r.modalite_code, r.type_marche_code, r.categorie_acheteur, r.grand_projet):
            (round(r.heures_realisees, 6), r.n_personnes, r.n_contrats, round(r.heures_objectif, 6))
            for r in gi.heures(hours, ops, buyers, THRESHOLD).collect()}
     assert got == expected_hours()
@@ -85,28 +88,45 @@ def test_small_cells_are_flagged(frames):
 def test_beneficiaries_count_each_person_once_a_year(frames):
     _, _, hours, participants = frames
     got = {(r.dimension, r.valeur): r.n_personnes for r in gi.beneficiaires(hours, participants, THRESHOLD).collect()}
-    people = {p[0]: p for p in PARTICIPANTS}
-    active = sorted({h[1] for h in HOURS})
-    assert got[("ensemble", "TOTAL")] == len(active) == 3
-    expected_sex = defaultdict(int)
-    for pid in active:
-        expected_sex[people[pid][1] if pid in people else "INCONNU"] += 1
-    assert {k[1]: v for k, v in got.items() if k[0] == "sexe"} == dict(expected_sex)
+    # p1 (two facilitators, profile of the first entry: f:a1), p2, p3 (hours, no participant row)
+    assert got[("ensemble", "TOTAL")] == 3
+    assert {k[1]: v for k, v in got.items() if k[0] == "sexe"} == {"F": 1, "H": 1, "INCONNU": 1}
     assert {k[1]: v for k, v in got.items() if k[0] == "critere"} == {"DELD": 1, "RSA": 1, "JEUNE": 1, "INCONNU": 1}
+    assert {k[1]: v for k, v in got.items() if k[0] == "prescripteur"} == {"MISSION_LOCALE": 1, "FRANCE_TRAVAIL": 1,
+                                                                             "INCONNU": 1}
 
 
-def test_outcome_rates_at_six_months(spark):
-    rows = [("DELD", True, date(2024, 3, 31)), ("EMPLOI_DURABLE", True, date(2024, 5, 1)),
-            ("EMPLOI_TRANSITION", True, date(2024, 6, 1)), ("AUTRE", True, date(2024, 7, 1)),
-            ("SORTIE_POSITIVE", False, date(2024, 7, 1)), ("EMPLOI_DURABLE", True, date(2025, 1, 1))]
-    df = spark.createDataFrame([(s if s != "DELD" else "EMPLOI_DURABLE", a, d) for s, a, d in rows],
-                               "sortie string, a_6_mois boolean, contrat_date_fin date")
-    got = {r.annee: r for r in gi.sorties(df, THRESHOLD).collect()}
-    at6_2024 = [s for s, a, d in rows if a and d.year == 2024]
-    assert got[2024].n_sorties == len(at6_2024) == 4
-    assert got[2024].taux_emploi_durable == pytest.approx(2 / 4)
-    assert got[2024].taux_sorties_dynamiques == pytest.approx(3 / 4)
-    assert got[2025].secret_statistique is True
+TODAY = date(2026, 1, 15)
+
+
+def test_outcomes_one_per_exit_in_the_window_with_non_response(spark):
+    contrats = spark.createDataFrame([  # contract, person, end
+        ("c1", "A", date(2024, 1, 31)), ("c2", "A", date(2024, 8, 31)), ("c3", "B", date(2024, 3, 31)),
+        ("c4", "C", date(2024, 5, 31)), ("c5", "D", date(2024, 6, 30)), ("c6", "E", date(2025, 9, 30)),
+        ("c7", "F", date(2023, 12, 31)), ("c8", "G", date(2024, 2, 29)), ("c9", "H", None)],
+        "contrat_key string, person_key string, date_fin date")
+    hours = spark.createDataFrame([(c,) for c in ("c1", "c2", "c3", "c4", "c6", "c7", "c8", "c9")],
+                                  "contrat_key string")  # c5 has no valid hours line: not an exit
+    s = spark.createDataFrame([  # contract, person, outcome, months after the end, in the window, date
+        ("c1", "A", "EMPLOI_DURABLE", 6.0, True, date(2024, 7, 31)),
+        ("c1", "A", "AUTRE", 3.0, False, date(2024, 4, 30)),  # outside the window
+        ("c2", "A", "SORTIE_POSITIVE", 6.03, True, date(2025, 3, 1)),
+        ("c3", "B", "AUTRE", 12.0, False, date(2025, 3, 31)),  # outside: c3 is a non-response
+        ("c7", "F", "NON_REPONSE", 6.0, True, date(2024, 6, 30)),  # "sans nouvelle"
+        ("c8", "G", "EMPLOI_TRANSITION", 5.1, True, date(2024, 8, 2)),  # nearer to 6 months than 7.0: kept
+        ("c8", "G", "EMPLOI_DURABLE", 7.0, True, date(2024, 9, 29)),
+        ("c6", "E", "EMPLOI_DURABLE", 6.0, True, date(2026, 3, 31))],  # window not over on TODAY: not counted
+        "contrat_key string, person_key string, sortie string, mois_apres_fin double, dans_fenetre boolean, "
+        "date_situation date").withColumn("ingested_at", F.lit(None).cast("timestamp"))
+    got = {r.annee: r for r in gi.sorties(s, contrats, hours, TODAY, (5, 9), 6, THRESHOLD).collect()}
+    assert set(got) == {2023, 2024}
+    y = got[2024]  # exits c1, c2, c3, c4, c8; answers c1, c2, c8
+    assert (y.n_sorties, y.n_reponses, y.non_reponse) == (5, 3, 2)
+    assert (y.emploi_durable, y.emploi_transition, y.sortie_positive, y.autre) == (1, 1, 1, 0)
+    assert y.taux_emploi_durable == pytest.approx(1 / 3) and y.taux_sorties_dynamiques == pytest.approx(1.0)
+    assert y.taux_reponse == pytest.approx(3 / 5) and y.fenetre_mois == "5-9"
+    assert (got[2023].n_sorties, got[2023].n_reponses, got[2023].taux_sorties_dynamiques) == (1, 0, None)
+    assert got[2023].secret_statistique is True and y.secret_statistique is False
 
 
 MARCHES = [  # uid, buyer, dept, notified, amount, format, considerations

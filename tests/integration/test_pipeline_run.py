@@ -167,8 +167,12 @@ def test_person_level_tables_hold_no_direct_identifier(pipeline_run, spark):
 def test_no_person_identifier_reaches_bronze(pipeline_run, spark):
     settings, _, _ = pipeline_run
     participants = table(spark, settings, "bronze/facilitateurs_participants")
-    assert not {"nom", "prenom", "telephone", "date_naissance"} & set(participants.columns)
-    ids = [r.participant_id for r in participants.select("participant_id").limit(50).collect()]
-    assert all(len(i) == 32 and "-" not in i for i in ids)  # keyed hashes, not the source ids like "93-0000001"
-    years = {r.date_naissance_annee for r in participants.select("date_naissance_annee").collect()}
-    assert all(y and 1950 < int(y) < 2010 for y in years)
+    assert not {"nom", "prenom", "telephone", "email", "nir", "adresse"} & set(participants.columns)
+    rows = participants.select("participant_id", "personne_id", "date_naissance").collect()
+    assert all(len(r.participant_id) == 32 and "-" not in r.participant_id for r in rows)  # not "93-0000001"
+    # the person linkage key: a keyed hash of (name, first name, birth date), never the names themselves
+    assert all(r.personne_id is None or re.fullmatch(r"[0-9a-f]{32}", r.personne_id) for r in rows)
+    assert sum(r.personne_id is not None for r in rows) > 0.9 * len(rows)
+    # the birth date, as an ISO date, only here (the age band step reads it; silver and gold never hold it)
+    assert all(r.date_naissance is None or re.fullmatch(r"(19[5-9]\d|200\d)-\d\d-\d\d", r.date_naissance)
+               for r in rows)

@@ -98,3 +98,35 @@ def test_hours_fall_inside_their_contract(clean_world):
         start, end = contracts[h["contrat_id"]]
         assert start <= month(h["mois"]) <= end
         assert float(h["heures_realisees"].replace(",", ".")) > 0
+
+
+def test_clean_labels_all_map_to_the_referential(clean_world):
+    from schemas import referential as ref
+
+    root, _ = clean_world
+    labels = {r["modalite_juridique"] for r in rows(root, "facilitateurs", "*_operations_*")}
+    assert len(labels) > 10  # current and legacy names, articles in several spellings
+    assert all(ref.mapping("legal_modalities").canonical(label) for label in labels), labels
+    situations = {r["situation"] for r in rows(root, "facilitateurs", "*_sorties_*")}
+    assert all(ref.mapping("outcomes").canonical(s) for s in situations), situations
+    assert not list((root / "facilitateurs").glob("*_rectificatif.csv"))
+
+
+def test_some_persons_are_followed_by_two_facilitators(tmp_path):
+    """Default dirt: a share of new participants are persons another facilitator follows (same name, maybe
+    spelt otherwise, same birth date), so their linkage keys meet across facilitators; hours are sometimes
+    split in two lines or corrected in a later export."""
+    dirt = FacilitatorDirt(corrected_hours=0.05, shared_person=0.15)
+    summary = generate_all(tmp_path, 600, START, END, seed=3, facilitator_dirt=dirt)
+    by_key: dict[str, list[str]] = {}
+    contract = source_contract("facilitateurs")
+    for f in sorted((tmp_path / "facilitateurs").glob("*_participants_*")):
+        m = contract.match(f.name)
+        for r in read_tabular(f.read_bytes(), contract, m.entity, m.facilitateur, b"k").rows:
+            if r["personne_id"]:
+                by_key.setdefault(r["personne_id"], []).append(m.facilitateur)
+    # participants whose person another facilitator follows too (beyond the first row of each person)
+    met = sum(len(facs) - 1 for facs in by_key.values() if len(set(facs)) > 1)
+    assert summary.shared_participants > 0 and met >= summary.shared_participants * 0.8
+    assert summary.hours_lines_split > 0 and summary.hours_corrected > 0
+    assert list((tmp_path / "facilitateurs").glob("*_heures_*_rectificatif.csv"))

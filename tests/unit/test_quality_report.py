@@ -11,7 +11,8 @@ def report(run_id, written):
                     "details": {"quarantine_by_rule": {"heures.duplicate": 4, "heures.value_valid": 96 - written}}}],
         "stages": [{"stage": "silver_sources", "values_to_map": [
             {"table": "operations", "column": "modalite_juridique", "code_list": "legal_modalities",
-             "value": "clause spéciale n°7", "rows": 3}]}],
+             "value": "clause spéciale n°7", "rows": 3,
+             "files": ["clause93_operations_2024.csv", "clause93_operations_2025.csv"]}]}],
     }
 
 
@@ -32,3 +33,4 @@ def test_written_files(tmp_path):
     assert json.loads(json_path.read_text())["run_id"] == "r2"
     text = page.read_text(encoding="utf-8")
     assert "clause spéciale n°7" in text and "90.0%" in text
+    assert "clause93_operations_2024.csv, clause93_operations_2025.csv" in text  # where the label came from

@@ -28,14 +28,30 @@ def test_semicolon_utf8_export_with_french_headers():
     assert result.encoding == "utf-8" and result.delimiter == ";"
     first, second = result.rows
     assert first["participant_id"] == pseudonymize(KEY, "facilitateurs:ville-x", "P-001")
-    assert first["sexe"] == "F" and first["date_naissance_annee"] == "1990"
-    assert second["date_naissance_annee"] == "1975" and second["niveau_diplome"] == "infra 3"
+    assert first["sexe"] == "F" and first["date_naissance"] == "1990-02-03"
+    assert first["personne_id"] == pseudonymize(KEY, "personne", "dupont|marie|1990-02-03")
+    assert second["date_naissance"] == "1975-11-30" and second["niveau_diplome"] == "infra 3"
+    assert second["personne_id"] == pseudonymize(KEY, "personne", "martin|eric|1975-11-30")
     assert second["commune_residence_insee"] == "75056" and second["qpv"] == "non"
-    # names, phone numbers and the raw id never leave the raw zone
+    # names, phone numbers and the raw id never leave the raw zone; the birth date only as an ISO date
     flat = repr(result.rows)
     for secret in ("Dupont", "Marie", "Martin", "0601020304", "P-001", "03/02/1990"):
         assert secret not in flat
     assert sorted(result.dropped_columns) == ["Nom", "Prénom", "Téléphone"]
+
+
+def test_one_person_gets_one_key_across_facilitators_and_exports():
+    """Spelling variants of the same name and birth date give the same key; the local ids differ."""
+    a = participants("id participant;nom;prénom;date de naissance\nA1;Le Gall;Jean-Pierre;05/04/1988\n".encode())
+    b = read_tabular("Réf. personne,Nom de famille,Prénom usuel,Né le\n93-77,LE GALL,jean pierre,1988-04-05\n"
+                     .encode("cp1252"), FAC, FAC.entities["participants"], "clause93", KEY)
+    c = participants("id participant;nom;prénom;date de naissance\nA2;Le Gall;Jean-Pierre;1988\n".encode())
+    d = participants("id participant;nom;prénom;date de naissance\nA3;Le Gall;;05/04/1988\n".encode())
+    [ra], [rb], [rc], [rd] = a.rows, b.rows, c.rows, d.rows
+    assert ra["personne_id"] == rb["personne_id"] == pseudonymize(KEY, "personne", "legall|jeanpierre|1988-04-05")
+    assert ra["participant_id"] != rb["participant_id"]
+    assert (rc["personne_id"], rc["date_naissance"]) == (None, None)  # a year is not a birth date
+    assert rd["personne_id"] is None  # no first name: no link, the local id stands alone
 
 
 def test_comma_cp1252_export_gives_the_same_rows():

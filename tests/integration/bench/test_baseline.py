@@ -22,7 +22,8 @@ DIRTY = DirtRates(republication=0.08, titulaire_shapes=0.08, invalid_siret=0.05,
                   enum_variants=0.08, duration_nc=0.04, combined_considerations=0.05, flattened_keys=0.05,
                   cpv_check_digit=0.1)
 DIRTY_FACILITATORS = FacilitatorDirt(negative_hours=0.03, hours_outside_contract=0.03, unknown_modality_label=0.05,
-                                     invalid_siret=0.05)
+                                     invalid_siret=0.05, contract_beyond_operation=0.03, split_hours_lines=0.05,
+                                     corrected_hours=0.05)
 
 
 def test_baseline_equals_gold(spark, local_settings):

@@ -45,3 +45,19 @@ def test_parquet_cells_are_scanned_one_by_one(tmp_path):
     report = scan(lake, tmp_path / "output")
     assert [(f.category, f.where) for f in report.findings] == [("name", "gold/t/part-0.parquet [n]")]
     assert report.identifiers_searched["person_ids"] == 1 and report.files_scanned == 1
+
+
+def test_birth_dates_are_allowed_in_bronze_participants_own_column_only(tmp_path):
+    """Bronze keeps the birth date for the age band (silver drops it): there, in that column, it is no finding;
+    in another column of the same table, another table or another zone it is."""
+    lake = _lake(tmp_path)
+    for table, column in (("bronze/facilitateurs_participants", "date_naissance"),
+                          ("bronze/facilitateurs_participants", "commentaire"),
+                          ("bronze/facilitateurs_contrats", "date_naissance"),
+                          ("silver/participants", "date_naissance")):
+        (lake / table).mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table({column: ["1991-07-14"]}), lake / table / f"part-{column}.parquet")
+    found = sorted(f.where for f in scan(lake, tmp_path / "output").findings)
+    assert found == ["bronze/facilitateurs_contrats/part-date_naissance.parquet [date_naissance]",
+                     "bronze/facilitateurs_participants/part-commentaire.parquet [commentaire]",
+                     "silver/participants/part-date_naissance.parquet [date_naissance]"]
