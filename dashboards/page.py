@@ -132,11 +132,23 @@ def table(headers: list[str], rows: list[list], numeric: set[int] | None = None)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _json_safe(value):
+    """JSON has no NaN: a missing figure (NaN, e.g. a rate without denominator) is written as null."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def render(title: str, intro: str, sections: list[Section], *, questions: list[str] = (),
            data: dict | None = None, nav: bool = True, root: str = "", footer: str = "") -> str:
     """A whole HTML page; ``root`` is the path from the page to the folder holding plotly.js."""
     data = {**(data or {}), **{k.key: k.value for s in sections for k in s.kpis}}
-    payload = html.escape(json.dumps(data, ensure_ascii=False, default=str), quote=False)
+    payload = html.escape(json.dumps(_json_safe(data), ensure_ascii=False, default=str, allow_nan=False),
+                          quote=False)
     menu = ""
     if nav:
         menu = "<nav>" + " ".join(f'<a href="{root}{href}">{html.escape(label)}</a>' for href, label in NAV) + "</nav>"

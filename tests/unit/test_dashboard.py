@@ -42,3 +42,11 @@ def test_home_page_is_offline_and_its_figures_match_the_gold_cells():
     assert data["beneficiaires_2025"] == 12
     assert data["nb_marches_par_departement"] == {"75": 4, "93": 3}
     assert 'data-key="nb_marches_total">7</span>' in html
+
+
+def test_a_missing_rate_is_null_in_the_page_data_not_nan():
+    """JSON has no NaN: a browser's JSON.parse refuses it, so a rate without denominator is written null."""
+    html = render("t", "i", [], data={"taux_par_annee": {"2025": 0.5, "2026": float("nan")}})
+    payload = re.search(r'id="figures-data">(.*?)</script>', html, re.S).group(1)
+    assert "NaN" not in payload
+    assert json.loads(payload) == {"taux_par_annee": {"2025": 0.5, "2026": None}}
