@@ -223,12 +223,13 @@ def _idf_arrondissements() -> dict[str, str]:
 
 def _prefix_departement(c: str, type_code: str | None) -> str | None:
     """The département a French code names by its first digits (canton ``3501``, arrondissement ``351``,
-    commune or postal ``35238`` / ``1000``), or None when the code has no such shape."""
+    commune, municipal arrondissement or postal ``35238`` / ``69383`` / ``1000``), or None when the code has no
+    such shape."""
     if type_code == "Code canton" and re.fullmatch(r"\d{4}|97\d{3}|2[AB]\d{2}", c):
         return c[:3] if c.startswith("97") else c[:2]
     if type_code == "Code arrondissement" and re.fullmatch(r"\d{3}|97\d{2}|2[AB]\d", c):
         return c[:3] if c.startswith("97") else c[:2]
-    if type_code in (None, "Code commune", "Code postal") and re.fullmatch(r"\d{4,5}", c):
+    if type_code in (None, "Code commune", "Code postal", "Code arrondissement") and re.fullmatch(r"\d{4,5}", c):
         c = c.zfill(5)
         return c[:3] if c.startswith("97") else c[:2]
     if type_code in (None, "Code commune") and re.fullmatch(r"2[AB]\d{3}", c):
@@ -267,7 +268,7 @@ def resolve_departement(code: str | None, type_code: str | None) -> tuple[str | 
         return _generic_postal_codes()[c], "code_postal_generique"
     if type_code == "Code arrondissement" and c in _idf_arrondissements():
         return _idf_arrondissements()[c], "arrondissement"
-    if type_code == "Code arrondissement" and c in insee:  # a municipal arrondissement (75112, 69383...)
+    if type_code == "Code arrondissement" and c in insee:  # a municipal arrondissement (75112)
         return insee[c], "commune_insee"
     if type_code is None:  # no (or an unknown) typeCode: an IDF code of either kind, when both agree
         found = {d for d in (insee.get(c), postal.get(c)) if d}

@@ -209,6 +209,7 @@ def test_codes_resolved_by_the_referential_or_outside_idf_by_their_prefix():
     assert resolve_departement("75012", None) == ("75", "code_sans_type")
     assert resolve_departement("3501", "Code canton") == ("35", "prefix")  # not "03" (no zero padding)
     assert resolve_departement("351", "Code arrondissement") == ("35", "prefix")
+    assert resolve_departement("69383", "Code arrondissement") == ("69", "prefix")  # a municipal arrondissement
     assert resolve_departement("1000", "Code postal") == ("01", "prefix")  # published as a number
     assert resolve_departement("2A004", "Code commune") == ("2A", "prefix")
     assert resolve_departement("20000", "Code postal") == (None, "unknown_code")  # Corsica: 2A or 2B?
