@@ -103,6 +103,7 @@ def home(gold: Gold, threshold: int, year: int) -> Page:
 
 def buyers(gold: Gold, threshold: int, year: int) -> Page:
     share = gold["part_marches_consideration_sociale"].sort_values("annee")
+    share = share[share["n_marches"] > 0]  # a year with no contract in the scope has no share (not « s »)
     target = ref.target("PART_MARCHES_CONSIDERATION_SOCIALE")
     both = pd.concat([share.assign(serie="En nombre de marchés", valeur=share["part"]),
                       share.assign(serie="En montant", valeur=share["part_montant"])])

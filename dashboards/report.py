@@ -48,7 +48,7 @@ def key_figures(gold: dict[str, pd.DataFrame], year: int) -> list[Kpi]:
     hours_year = float(hours[hours["annee"] == year]["heures_realisees"].sum()) if len(total) and \
         total["n_personnes"].iloc[0] is not None else None
     share = gold["part_marches_consideration_sociale"]
-    share = share[share["annee"] == year]
+    share = share[(share["annee"] == year) & (share["n_marches"] > 0)]
     sorties = visible(gold["sorties_6_mois"][gold["sorties_6_mois"]["annee"] == year], ["taux_sorties_dynamiques"])
     return [
         Kpi("nb_marches", f"marchés notifiés en {year} (IDF)", int(totals["nb_marches"].sum())),

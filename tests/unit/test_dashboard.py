@@ -50,12 +50,13 @@ def test_home_page_is_offline_and_its_figures_match_the_gold_cells():
 def test_buyers_page_shows_the_share_by_number_and_amount_with_its_scope():
     from dashboards.audiences import buyers
 
-    share = pd.DataFrame({"annee": [2024, 2025], "n_marches": [10, 20], "n_marches_consideration_sociale": [3, 8],
-                          "part": [0.3, 0.4], "montant": [1e6, 2e6], "montant_consideration_sociale": [5e5, 5e5],
-                          "part_montant": [0.5, 0.25], "objectif_national": [0.3, 0.3], "seuil_eur_ht": [4e4, 4e4],
-                          "n_exclus_declaration_absente": [0, 1], "n_exclus_acheteur_hors_idf": [4, 2],
-                          "n_exclus_montant_inconnu": [1, 0], "n_exclus_sous_seuil": [6, 9],
-                          "secret_statistique": [False, False]})
+    share = pd.DataFrame({"annee": [2022, 2024, 2025], "n_marches": [0, 10, 20],
+                          "n_marches_consideration_sociale": [0, 3, 8], "part": [None, 0.3, 0.4],
+                          "montant": [0.0, 1e6, 2e6], "montant_consideration_sociale": [0.0, 5e5, 5e5],
+                          "part_montant": [None, 0.5, 0.25], "objectif_national": [0.3] * 3, "seuil_eur_ht": [4e4] * 3,
+                          "n_exclus_declaration_absente": [0, 0, 1], "n_exclus_acheteur_hors_idf": [1, 4, 2],
+                          "n_exclus_montant_inconnu": [0, 1, 0], "n_exclus_sous_seuil": [0, 6, 9],
+                          "secret_statistique": [False] * 3})
     clauses = pd.DataFrame({"annee": [2025], "type_marche": ["TRAVAUX"], "categorie_acheteur": ["COMMUNE"],
                             "consideration_sociale": ["CLAUSE_SOCIALE"], "n_marches": [8]})
     fiches = pd.DataFrame({"acheteur_id": ["B1"], "annee": [2025], "trimestre": [0], "n_marches": [20],
@@ -63,7 +64,7 @@ def test_buyers_page_shows_the_share_by_number_and_amount_with_its_scope():
                            "secret_statistique": [False]})
     page = buyers({"part_marches_consideration_sociale": share, "marches_clauses": clauses,
                    "fiches_acheteurs": fiches}, 5, 2025)
-    assert page.data["part_consideration_sociale"] == {2024: 0.3, 2025: 0.4}
+    assert page.data["part_consideration_sociale"] == {2024: 0.3, 2025: 0.4}  # 2022: nothing in the scope
     assert page.data["part_montant_consideration_sociale"] == {2024: 0.5, 2025: 0.25}
     html = render(page.title, page.intro, page.sections, data=page.data)
     assert "acheteur établi en Île-de-France" in html and "40 000 € HT" in html
