@@ -241,8 +241,14 @@ def conform(value: Any, node: dict) -> Any:
         props = node.get("properties", {})
         return {k: conform(v, props[k]) for k, v in value.items() if k in props and v is not None}
     if kind == "array":
-        items = [v for v in (value if isinstance(value, list) else [value]) if v != {}]
         item_node = _resolve(node.get("items", {}))
+        items, stack = [], list(reversed(value)) if isinstance(value, list) else [value]
+        while stack:  # lists of objects nested in lists (up to 4 levels in real files) are one list
+            v = stack.pop()
+            if isinstance(v, list) and "properties" in item_node:
+                stack.extend(reversed(v))
+            elif v != {}:
+                items.append(v)
         key = _wrapper(item_node)
         if key:  # a titulaire published without its wrapper
             items = [{key: v} if isinstance(v, dict) and key not in v else v for v in items]

@@ -129,6 +129,12 @@ def test_holders_identified_by_a_variant_of_an_official_type_stay_in_the_extende
         typed = od.conform(rec, marche)
         assert typed["titulaires"] == [{"titulaire": {"typeIdentifiant": official, "id": "DE814864138"}}]
         assert od.record_errors(typed) == [], published
+    # titulaires nested in lists (real files, generator dirt) are one list of wrapped titulaires
+    nested = dict(doc["marches"]["marche"][0], titulaires=[[{"titulaire": {"typeIdentifiant": "SIRET",
+                                                                          "id": "55204599900869"}}, {}]])
+    typed = od.conform(nested, marche)
+    assert typed["titulaires"] == [{"titulaire": {"typeIdentifiant": "SIRET", "id": "55204599900869"}}]
+    assert od.record_errors(typed) == []
     # a value no list knows is kept as published (and fails validation): nothing is invented
     rec = dict(doc["marches"]["marche"][0], titulaires=[{"titulaire": {"typeIdentifiant": "DUNS", "id": "1"}}])
     assert od.record_errors(od.conform(rec, marche))
