@@ -7,6 +7,8 @@ tables that ``compare`` checks against the pipeline's gold tables.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -51,6 +53,22 @@ def xml_to_jsonl(inbox: Path, out: Path) -> int:
     return n
 
 
+def facilitator_exports(inbox: Path, work: Path) -> Path:
+    """The facilitators' exports as ``heures.sql`` reads them. DuckDB fails on a glob that matches no file, and
+    a facilitator with no contract in the period sends no contracts or hours export: an empty export (its
+    header line only, so no row) stands in for it, beside links to the real files."""
+    out = work / "facilitateurs"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for f in sorted((inbox / "facilitateurs").glob("*.csv")):
+        (out / f.name).symlink_to(f.resolve())
+    sql = (SQL_DIR / "heures.sql").read_text(encoding="utf-8")
+    for prefix in sorted(set(re.findall(r"\{facilitateurs\}/([^'*]+)\*\.csv", sql))):
+        if not any(out.glob(f"{prefix}*.csv")):
+            (out / f"{prefix}aucun.csv").write_text("en-tete\n", encoding="utf-8")
+    return out
+
+
 def sql_params() -> dict[str, str]:
     """Parameters of the SQL that come from the project itself: the referential folder and the amount rules
     (``schemas/rules.py``), so the baseline re-implements the rules without copying their values."""
@@ -72,9 +90,10 @@ def run_baseline(inbox: Path, work: Path, today: date, families: tuple[str, ...]
     per_family["xml_to_json"] = time.perf_counter() - t0
     con = duckdb.connect(config={"threads": threads})
     con.execute("SET enable_progress_bar = false")
+    exports = facilitator_exports(inbox, work) if "heures" in families else inbox / "facilitateurs"
     params = {"decp_json": str(inbox / "decp" / "*.json"), "decp_xml_jsonl": str(xml_jsonl),
-              "today": today.isoformat(), "facilitateurs": str(inbox / "facilitateurs"),
-              "sirene": str(inbox / "sirene"), **sql_params()}
+              "today": today.isoformat(), "facilitateurs": str(exports), "sirene": str(inbox / "sirene"),
+              **sql_params()}
     tables: dict[str, pd.DataFrame] = {}
     for family in families:
         t0 = time.perf_counter()

@@ -89,8 +89,11 @@ FOREIGN_TITULAIRES = (("TVA", "DE814864138", "Hellman GmbH"), ("TVA-intracommuna
                       ("HORS-UE", "CHE-105.815.381", "Bau AG"), ("HORS_UE", "GB123456789", "Build Ltd"))
 
 
-def add_dirt(record: dict, rng: random.Random, dirt: DirtRates) -> dict:
+def add_dirt(record: dict, rng: random.Random, dirt: DirtRates, rng_amounts: random.Random | None = None) -> dict:
+    """``record`` with the pitfalls drawn for it. The classes added with issue 17 (placeholder amounts, foreign
+    holders) draw from ``rng_amounts``, their own seeded stream: the rest of the data stays as it was."""
     r = record
+    extra = rng_amounts or rng
     if rng.random() < dirt.titulaire_shapes and r["titulaires"]:
         r["titulaires"] = rng.choice([[r["titulaires"]], r["titulaires"] + [{}], r["titulaires"][0]])
     if rng.random() < dirt.invalid_siret:
@@ -112,12 +115,11 @@ def add_dirt(record: dict, rng: random.Random, dirt: DirtRates) -> dict:
         r["codeCPV"] = r["codeCPV"] + "-" + str(rng.randint(0, 9))
     if rng.random() < dirt.flattened_keys:
         r["acheteur.id"] = r.pop("acheteur")["id"]
-    # Drawn only when enabled, so clean data keeps the random sequence it had before these classes existed.
-    if dirt.placeholder_amount and rng.random() < dirt.placeholder_amount:
-        r["montant"] = rng.choice(PLACEHOLDER_AMOUNTS)
-    if dirt.foreign_titulaire and rng.random() < dirt.foreign_titulaire and isinstance(r["titulaires"], list) \
+    if extra.random() < dirt.placeholder_amount:
+        r["montant"] = extra.choice(PLACEHOLDER_AMOUNTS)
+    if extra.random() < dirt.foreign_titulaire and isinstance(r["titulaires"], list) \
             and r["titulaires"] and isinstance(r["titulaires"][0], dict) and r["titulaires"][0]:
-        kind, tid, name = rng.choice(FOREIGN_TITULAIRES)
+        kind, tid, name = extra.choice(FOREIGN_TITULAIRES)
         first = r["titulaires"][0]
         if "titulaire" in first:  # 2022 format: wrapped, no name
             r["titulaires"][0] = {"titulaire": {"typeIdentifiant": kind, "id": tid}}
