@@ -16,6 +16,7 @@ from jobs.core.context import RunContext
 from jobs.core.delta_io import write_by_period
 from jobs.silver.marches import SILVER_TABLE
 from schemas import referential as ref
+from schemas.rules import MONTANT_EXCLUSIONS
 
 GOLD_TABLE = "gold/marches_par_mois_departement"
 ALL_CONSIDERATIONS = ref.ALL
@@ -62,9 +63,10 @@ def run(ctx: RunContext) -> dict:
     n_contracts = written.filter(F.col("consideration_sociale") == ALL_CONSIDERATIONS).agg(
         F.sum("nb_marches")).collect()[0][0] or 0
     n_in = silver.count()
-    excluded = {r["montant_exclu_motif"]: {"contracts": r["n"], "montant_publie": round(r["publie"] or 0.0, 2)}
-                for r in silver.filter(F.col("montant_exclu_motif").isNotNull()).groupBy("montant_exclu_motif")
-                .agg(F.count("*").alias("n"), F.sum("montant_publie").alias("publie")).collect()}
+    excluded = {motif: {"contracts": 0, "montant_publie": 0.0} for motif in MONTANT_EXCLUSIONS}
+    excluded.update({r["montant_exclu_motif"]: {"contracts": r["n"], "montant_publie": round(r["publie"] or 0.0, 2)}
+                     for r in silver.filter(F.col("montant_exclu_motif").isNotNull()).groupBy("montant_exclu_motif")
+                     .agg(F.count("*").alias("n"), F.sum("montant_publie").alias("publie")).collect()})
     return {"table": GOLD_TABLE, "rows_in": n_in, "rows_written": n_rows, "rows_quarantined": 0,
             "details": {"contracts_counted": int(n_contracts), "periods_rewritten": [str(p) for p in rewritten],
                         "amounts_excluded": excluded,
