@@ -18,14 +18,17 @@ import pandas as pd
 from duckdb.sqltypes import VARCHAR
 
 from jobs.ingest.decp_records import parse_document
+from schemas import rules
 from schemas.referential import REFERENTIAL_DIR, mapping
 
 SQL_DIR = Path(__file__).parent / "sql"
 # gold table -> (key columns, value columns) compared; doubles within 1e-9 relative (Spark and DuckDB
 # add in different orders; both round to 6 decimals).
 COMPARED = {
-    "marches_par_mois_departement": (["mois", "departement", "consideration_sociale"], ["nb_marches", "montant_total"]),
-    "part_marches_consideration_sociale": (["annee"], ["n_marches", "n_marches_consideration_sociale"]),
+    "marches_par_mois_departement": (["mois", "departement", "consideration_sociale"],
+                                     ["nb_marches", "montant_total", "nb_marches_montant_exclu"]),
+    "part_marches_consideration_sociale": (["annee"], ["n_marches", "n_marches_consideration_sociale", "montant",
+                                                       "montant_consideration_sociale"]),
     "heures_insertion_par_mois": (["mois"], ["heures_realisees"]),
 }
 FAMILIES = {"marches": ["marches_par_mois_departement", "part_marches_consideration_sociale"],
@@ -67,6 +70,16 @@ def facilitators_view(inbox: Path, work: Path) -> Path:
     return view
 
 
+def sql_params() -> dict[str, str]:
+    """Parameters of the SQL that come from the project itself: the referential folder and the amount rules
+    (``schemas/rules.py``), so the baseline re-implements the rules without copying their values."""
+    return {"referential": str(REFERENTIAL_DIR),
+            "montant_min": repr(rules.MONTANT_MIN_EUR), "montant_max": repr(rules.MONTANT_MAX_EUR),
+            "placeholder_prefixes": ", ".join(f"'{p}'" for p in rules.MONTANT_PLACEHOLDER_PREFIXES),
+            "repeated_digits": str(rules.MONTANT_REPEATED_DIGITS),
+            "repeated_run_above": repr(rules.MONTANT_REPEATED_RUN_ABOVE_EUR)}
+
+
 def run_baseline(inbox: Path, work: Path, today: date, families: tuple[str, ...] = tuple(FAMILIES),
                  threads: int = 2) -> BaselineResult:
     work.mkdir(parents=True, exist_ok=True)
@@ -81,9 +94,10 @@ def run_baseline(inbox: Path, work: Path, today: date, families: tuple[str, ...]
     # Labels are matched by the referential's own matcher (one normaliser, decision 121), not re-implemented.
     con.create_function("code_of", lambda name, label: mapping(name).canonical(label), [VARCHAR, VARCHAR], VARCHAR,
                         null_handling="special")
+    exports = facilitators_view(inbox, work) if "heures" in families else inbox / "facilitateurs"
     params = {"decp_json": str(inbox / "decp" / "*.json"), "decp_xml_jsonl": str(xml_jsonl),
-              "referential": str(REFERENTIAL_DIR), "today": today.isoformat(),
-              "facilitateurs": str(facilitators_view(inbox, work))}
+              "today": today.isoformat(), "facilitateurs": str(exports), "sirene": str(inbox / "sirene"),
+              **sql_params()}
     tables: dict[str, pd.DataFrame] = {}
     for family in families:
         t0 = time.perf_counter()

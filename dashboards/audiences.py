@@ -46,25 +46,30 @@ def _value(df: pd.DataFrame, col: str) -> float:
     return float(df[col].sum()) if len(df) else 0.0
 
 
-def scope_marches(gold: Gold) -> pd.DataFrame:
-    """Contracts of the observatory: executed in IDF (or not allocated), notified since October 2018."""
+def scope_marches(gold: Gold, departements: tuple[str, ...] = IDF) -> pd.DataFrame:
+    """Contracts executed in the given départements (the eight of IDF by default), notified since October
+    2018. ``(ref.NOT_ALLOCATED,)`` gives the contracts no département could be derived for, shown apart."""
     df = gold["marches_par_mois_departement"].copy()
     df["mois"] = pd.to_datetime(df["mois"])
-    return df[df["departement"].isin([*IDF, ref.NOT_ALLOCATED]) & (df["mois"] >= pd.Timestamp(ref.DECP_START))]
+    return df[df["departement"].isin(departements) & (df["mois"] >= pd.Timestamp(ref.DECP_START))]
 
 
 def home(gold: Gold, threshold: int, year: int) -> Page:
 
     marches = scope_marches(gold)
     totals = marches[marches["consideration_sociale"] == ref.ALL]
+    apart = scope_marches(gold, (ref.NOT_ALLOCATED,))
+    apart = apart[apart["consideration_sociale"] == ref.ALL]
     hours = gold["heures_insertion"]
     benef = gold["beneficiaires"]
     benef_year = benef[(benef["dimension"] == "ensemble") & (benef["annee"] == year)]
     persons = visible(benef_year, ["n_personnes"])["n_personnes"]
     kpis = [
         Kpi("nb_marches_total", "marchés notifiés depuis octobre 2018 (IDF)", int(totals["nb_marches"].sum())),
-        Kpi("montant_total", "euros HT (montants notifiés ou maxima des accords-cadres)",
+        Kpi("montant_total", "euros HT (montants notifiés ou maxima des accords-cadres ; montants fictifs exclus)",
             round(_value(totals, "montant_total"))),
+        Kpi("nb_marches_non_ventiles", "autres marchés sans département d'exécution (lieu régional, national, "
+            "étranger ou code inconnu), hors des chiffres IDF", int(apart["nb_marches"].sum())),
         Kpi("heures_realisees_total", "heures d'insertion réalisées (suivi des facilitateurs)",
             round(_value(hours, "heures_realisees"))),
         Kpi(f"beneficiaires_{year}", f"personnes en parcours en {year}",
@@ -98,12 +103,18 @@ def home(gold: Gold, threshold: int, year: int) -> Page:
 
 def buyers(gold: Gold, threshold: int, year: int) -> Page:
     share = gold["part_marches_consideration_sociale"].sort_values("annee")
+    share = share[share["n_marches"] > 0]  # a year with no contract in the scope has no share (not « s »)
     target = ref.target("PART_MARCHES_CONSIDERATION_SOCIALE")
+    both = pd.concat([share.assign(serie="En nombre de marchés", valeur=share["part"]),
+                      share.assign(serie="En montant", valeur=share["part_montant"])])
     fig_share = charts.with_target(
-        charts.bars(share.assign(serie="Part des marchés"), "annee", "part", "serie",
-                    "Part des marchés avec une considération sociale (format 2022)", percent=True,
-                    x_title="Année de notification", y_title="Part"),
+        charts.bars(both, "annee", "valeur", "serie",
+                    "Part des marchés avec une considération sociale (acheteurs franciliens, au-dessus du seuil)",
+                    percent=True, barmode="group", x_title="Année de notification", y_title="Part"),
         target, f"Objectif national {fmt(target, percent=True)}")
+    scope_rows = [[str(r.annee), fmt(r.n_marches), fmt(r.part, percent=True), fmt(r.part_montant, percent=True),
+                   fmt(r.seuil_eur_ht), fmt(r.n_exclus_acheteur_hors_idf), fmt(r.n_exclus_sous_seuil),
+                   fmt(r.n_exclus_montant_inconnu), fmt(r.n_exclus_declaration_absente)] for r in share.itertuples()]
     clauses = gold["marches_clauses"]
     social = clauses[clauses["consideration_sociale"].isin(["CLAUSE_SOCIALE", "CRITERE_SOCIAL", "MARCHE_RESERVE"])]
     by_cat = social.groupby(["annee", "categorie_acheteur"], as_index=False)["n_marches"].sum()
@@ -126,11 +137,19 @@ def buyers(gold: Gold, threshold: int, year: int) -> Page:
              fmt(last["heures_realisees"].get(a)) if a in last.index else "0"] for a, n, cs in
             zip(top["acheteur_id"], top["n_marches"], top["n_cs"], strict=True)]
     data = {"part_consideration_sociale": {int(a): float(p)
-                                           for a, p in zip(share["annee"], share["part"], strict=True)}}
+                                           for a, p in zip(share["annee"], share["part"], strict=True)},
+            "part_montant_consideration_sociale": {int(a): None if pd.isna(p) else float(p) for a, p in
+                                                   zip(share["annee"], share["part_montant"], strict=True)}}
     sections = [
         Section("Part des marchés avec une considération sociale", figures=[fig_share],
-                text="Parmi les marchés publiés au format 2022 qui renseignent le champ. Les années antérieures ne "
-                     "peuvent pas être mesurées (le format 2019 ne le disait pas)."),
+                text="Périmètre : marchés notifiés dans l'année par un acheteur établi en Île-de-France (commune de "
+                     "son établissement dans SIRENE), d'un montant connu au moins égal au seuil de publication des "
+                     "données essentielles (25 000 € HT avant 2020, 40 000 € HT depuis), publiés au format 2022 qui "
+                     "renseigne le champ ; en nombre et en montant. Les années antérieures ne peuvent pas être "
+                     "mesurées (le format 2019 ne le disait pas).",
+                table_html=table(["Année", "Marchés dans le périmètre", "Part en nombre", "Part en montant",
+                                  "Seuil (€ HT)", "Exclus : acheteur hors IDF", "sous le seuil", "montant exclu",
+                                  "champ absent"], scope_rows, numeric={1, 2, 3, 4, 5, 6, 7, 8})),
         Section("Qui achète avec des clauses, et quoi", figures=[fig_cat, fig_type]),
         Section("Acheteurs les plus actifs", table_html=table(
             ["Acheteur", "SIRET", "Marchés", "dont avec considération sociale", f"Heures d'insertion {year}"],
@@ -160,18 +179,22 @@ def grand_paris(gold: Gold, threshold: int, year: int) -> Page:
                                              percent=True, y_title="Part TPE/PME"),
                                  target, f"Engagement {fmt(target, percent=True)}")
     rows = [[r.maitre_ouvrage, r.operation, fmt(r.n_marches), fmt(r.montant_ht), fmt(r.heures_insertion_objectif),
-             fmt(r.heures_realisees), fmt(r.taux_realisation_objectif, percent=True), fmt(r.part_tpe_pme, percent=True)]
+             fmt(r.heures_insertion_objectif_declare), fmt(r.n_marches_objectif_ecart), fmt(r.heures_realisees),
+             fmt(r.taux_realisation_objectif, percent=True), fmt(r.part_tpe_pme, percent=True)]
             for r in shown.itertuples()]
     data = {"heures_realisees_par_operation": {
         f"{r.maitre_ouvrage} / {r.operation}": (None if r.heures_realisees is None else float(r.heures_realisees))
         for r in shown.itertuples()}}
     sections = [
         Section("Suivi de la charte par opération", figures=[fig, fig_tpe],
-                text="Objectif d'heures d'insertion : 10 % des heures travaillées prévues depuis octobre 2020 "
-                     "(5 % avant) ; engagement de 20 % du montant aux TPE/PME."),
+                text="Objectif d'heures d'insertion calculé par l'observatoire : taux de la charte à la date de "
+                     "notification (10 % des heures travaillées prévues depuis octobre 2020, 5 % avant) × heures "
+                     "travaillées prévues ; l'objectif déclaré par le maître d'ouvrage n'est retenu que lorsque les "
+                     "heures travaillées manquent. Engagement de 20 % du montant aux TPE/PME."),
         Section("Tableau de suivi", table_html=table(
-            ["Maître d'ouvrage", "Opération", "Marchés", "Montant HT", "Objectif (h)", "Réalisé (h)",
-             "Réalisation", "Part TPE/PME"], rows, numeric={2, 3, 4, 5, 6, 7})),
+            ["Maître d'ouvrage", "Opération", "Marchés", "Montant HT", "Objectif retenu (h)", "Objectif déclaré (h)",
+             "Marchés où ils diffèrent", "Réalisé (h)", "Réalisation", "Part TPE/PME"], rows,
+            numeric={2, 3, 4, 5, 6, 7, 8, 9})),
     ]
     return Page("grand_paris.html", "Grand Paris — suivi de la charte RSE",
                 "Pour les maîtres d'ouvrage du Grand Paris (Société des grands projets, SNCF, RATP, Solideo...).",

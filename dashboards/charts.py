@@ -25,8 +25,9 @@ PERIOD_START = pd.Timestamp(ref.DECP_START)
 
 
 def observatory_scope(gold: pd.DataFrame) -> pd.DataFrame:
-    """Cells of the observatory: IDF départements (and IDF contracts not allocated), since October 2018."""
-    in_idf = gold["departement"].isin([*ref.IDF_DEPARTEMENTS, ref.NOT_ALLOCATED])
+    """Cells of the observatory: the eight IDF départements, since October 2018. Contracts not allocated to a
+    département (region, country or unknown codes) are never inside an IDF figure: they are shown apart."""
+    in_idf = gold["departement"].isin(ref.IDF_DEPARTEMENTS)
     return gold[in_idf & (gold["mois"] >= PERIOD_START)]
 
 

@@ -22,8 +22,13 @@ METHODOLOGY = (
     "travaillé et au département d'exécution de l'opération. Équivalent temps plein : 1 607 heures par an.",
     "Personnes : comptées une fois par année (et par facilitateur : aucun identifiant commun n'existe). "
     "Sorties : situation observée au moins six mois après la fin du contrat (définitions DGEFP).",
-    "Part des marchés avec une considération sociale : parmi les marchés publiés au format 2022 qui renseignent "
-    "le champ ; les années antérieures ne sont pas mesurables.",
+    "Part des marchés avec une considération sociale : en nombre et en montant, parmi les marchés notifiés dans "
+    "l'année par un acheteur établi en Île-de-France (SIRENE), d'un montant connu au moins égal au seuil de "
+    "publication (25 000 € HT avant 2020, 40 000 € HT depuis), publiés au format 2022 qui renseigne le champ ; "
+    "les années antérieures ne sont pas mesurables.",
+    "Montants : les montants fictifs (123456789, chiffres répétés) ou hors bornes (moins de 1 €, plus de 15 Md€) "
+    "sont exclus des sommes ; le marché reste compté. Les marchés sans département d'exécution (code régional, "
+    "national, étranger ou inconnu) sont comptés à part, jamais dans les chiffres de l'Île-de-France.",
     "Secret statistique : toute case concernant moins de personnes que le seuil de diffusion est masquée "
     "(« s »), ainsi qu'une case complémentaire lorsqu'elle permettrait de la retrouver par différence.",
 )
@@ -33,7 +38,9 @@ def key_figures(gold: dict[str, pd.DataFrame], year: int) -> list[Kpi]:
     marches = gold["marches_par_mois_departement"].copy()
     marches["annee"] = pd.to_datetime(marches["mois"]).dt.year
     totals = marches[(marches["consideration_sociale"] == ref.ALL) & (marches["annee"] == year)
-                     & marches["departement"].isin([*IDF, ref.NOT_ALLOCATED])]
+                     & marches["departement"].isin(IDF)]
+    apart = marches[(marches["consideration_sociale"] == ref.ALL) & (marches["annee"] == year)
+                    & (marches["departement"] == ref.NOT_ALLOCATED)]
     hours = gold["heures_insertion"]
     benef = gold["beneficiaires"]
     total = visible(benef[(benef["dimension"] == "ensemble") & (benef["annee"] == year)], ["n_personnes"])
@@ -41,13 +48,18 @@ def key_figures(gold: dict[str, pd.DataFrame], year: int) -> list[Kpi]:
     hours_year = float(hours[hours["annee"] == year]["heures_realisees"].sum()) if len(total) and \
         total["n_personnes"].iloc[0] is not None else None
     share = gold["part_marches_consideration_sociale"]
-    share = share[share["annee"] == year]
+    share = share[(share["annee"] == year) & (share["n_marches"] > 0)]
     sorties = visible(gold["sorties_6_mois"][gold["sorties_6_mois"]["annee"] == year], ["taux_sorties_dynamiques"])
     return [
         Kpi("nb_marches", f"marchés notifiés en {year} (IDF)", int(totals["nb_marches"].sum())),
-        Kpi("montant", "euros HT", round(float(totals["montant_total"].sum()))),
-        Kpi("part_consideration_sociale", "des marchés (format 2022) avec une considération sociale",
-            float(share["part"].iloc[0]) if len(share) else None, percent=True),
+        Kpi("montant", "euros HT (montants fictifs exclus)", round(float(totals["montant_total"].sum()))),
+        Kpi("nb_marches_non_ventiles", "autres marchés sans département d'exécution, comptés à part",
+            int(apart["nb_marches"].sum())),
+        Kpi("part_consideration_sociale", "des marchés des acheteurs franciliens au-dessus du seuil avec une "
+            "considération sociale", float(share["part"].iloc[0]) if len(share) else None, percent=True),
+        Kpi("part_montant_consideration_sociale", "de leur montant",
+            float(share["part_montant"].iloc[0]) if len(share) and pd.notna(share["part_montant"].iloc[0]) else None,
+            percent=True),
         Kpi("heures_realisees", "heures d'insertion réalisées", None if hours_year is None else round(hours_year)),
         Kpi("etp", "équivalents temps plein", None if hours_year is None else round(charts.fte(hours_year), 1),
             decimals=1),
@@ -97,7 +109,7 @@ def build_report(gold: dict[str, pd.DataFrame], year: int, out_dir: Path, qualit
     marches = gold["marches_par_mois_departement"].copy()
     marches["annee"] = pd.to_datetime(marches["mois"]).dt.year
     marches = marches[(marches["annee"] <= year) & (marches["annee"] >= 2018)
-                      & marches["departement"].isin([*IDF, ref.NOT_ALLOCATED])
+                      & marches["departement"].isin(IDF)
                       & (marches["consideration_sociale"] != ref.ALL)]
     by_year = marches.groupby(["annee", "consideration_sociale"], as_index=False)["nb_marches"].sum()
     labels = {cat: label for cat, label in ref.social_consideration_categories().values()}

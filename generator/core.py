@@ -366,6 +366,7 @@ def generate_all(inbox: Path, n_contracts: int, start: date, end: date, seed: in
     decp_dirt = decp_dirt or decp.DirtRates()
     world = build_world(seed, n_contracts)
     rng = random.Random(seed + 1)
+    rng_amounts = random.Random(seed + 3)  # the DECP dirt classes of issue 17: their own stream
     summary = Summary()
     facilitators = Facilitators(inbox / "facilitateurs", random.Random(seed + 2),
                                 facilitator_dirt or FacilitatorDirt(), facilitator_period)
@@ -427,7 +428,7 @@ def generate_all(inbox: Path, n_contracts: int, start: date, end: date, seed: in
             summary.contracts += 1
             bar.update(1)
             if writer is not None:
-                record = decp.add_dirt(decp.decp_record(contract, rng), rng, decp_dirt)
+                record = decp.add_dirt(decp.decp_record(contract, rng), rng, decp_dirt, rng_amounts)
                 writer.write(record)
                 summary.decp_records += 1
                 if rng.random() < decp_dirt.republication:

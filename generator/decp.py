@@ -36,6 +36,8 @@ class DirtRates:
     combined_considerations: float = 0.003  # §6.6 "Pas de considération sociale" + another value
     flattened_keys: float = 0.01  # §6.7 "acheteur.id"
     cpv_check_digit: float = 0.05  # §6.8 "45000000-7" (readable)
+    placeholder_amount: float = 0.01  # §6.4 123456789, 999999999... (flagged, excluded from sums, contract kept)
+    foreign_titulaire: float = 0.01  # §6.3 a holder identified by a VAT number or another non-SIRET id
 
     @classmethod
     def clean(cls) -> DirtRates:
@@ -80,8 +82,18 @@ def decp_record(c: dict, rng: random.Random) -> dict:
                 "considerationEnvironnementale": ["Pas de considération environnementale"]}}
 
 
-def add_dirt(record: dict, rng: random.Random, dirt: DirtRates) -> dict:
+PLACEHOLDER_AMOUNTS = (123456789, 123456789.0, 1234567890, 999999999, 99999999.99, 1111111111)
+# (typeIdentifiant as published, id, name): foreign holders, with the spellings real files use.
+FOREIGN_TITULAIRES = (("TVA", "DE814864138", "Hellman GmbH"), ("TVA-intracommunautaire", "BE0123456749", "Bouw NV"),
+                      ("TVA intracommunautaire", "IT01234567897", "Costruzioni Srl"),
+                      ("HORS-UE", "CHE-105.815.381", "Bau AG"), ("HORS_UE", "GB123456789", "Build Ltd"))
+
+
+def add_dirt(record: dict, rng: random.Random, dirt: DirtRates, rng_amounts: random.Random | None = None) -> dict:
+    """``record`` with the pitfalls drawn for it. The classes added with issue 17 (placeholder amounts, foreign
+    holders) draw from ``rng_amounts``, their own seeded stream: the rest of the data stays as it was."""
     r = record
+    extra = rng_amounts or rng
     if rng.random() < dirt.titulaire_shapes and r["titulaires"]:
         r["titulaires"] = rng.choice([[r["titulaires"]], r["titulaires"] + [{}], r["titulaires"][0]])
     if rng.random() < dirt.invalid_siret:
@@ -103,6 +115,16 @@ def add_dirt(record: dict, rng: random.Random, dirt: DirtRates) -> dict:
         r["codeCPV"] = r["codeCPV"] + "-" + str(rng.randint(0, 9))
     if rng.random() < dirt.flattened_keys:
         r["acheteur.id"] = r.pop("acheteur")["id"]
+    if extra.random() < dirt.placeholder_amount:
+        r["montant"] = extra.choice(PLACEHOLDER_AMOUNTS)
+    if extra.random() < dirt.foreign_titulaire and isinstance(r["titulaires"], list) \
+            and r["titulaires"] and isinstance(r["titulaires"][0], dict) and r["titulaires"][0]:
+        kind, tid, name = extra.choice(FOREIGN_TITULAIRES)
+        first = r["titulaires"][0]
+        if "titulaire" in first:  # 2022 format: wrapped, no name
+            r["titulaires"][0] = {"titulaire": {"typeIdentifiant": kind, "id": tid}}
+        else:
+            r["titulaires"][0] = {"typeIdentifiant": kind, "id": tid, "denominationSociale": name}
     return r
 
 

@@ -33,6 +33,15 @@ MONTANT_MIN_EUR = 1.0
 MONTANT_MAX_EUR = 15_000_000_000.0
 DUREE_MAX_MOIS = 180
 DATE_MIN = "1990-01-01"
+# Amounts that are not amounts (domain.md §6.4; decp-arr2022, decp-processing): the contract still counts, its
+# amount is excluded from every sum (silver ``montant`` null, ``montant_publie`` as published, and why below).
+MONTANT_PLACEHOLDER_PREFIXES = ("123456789",)  # digits typed in order: 123456789, 123456789.0, 1234567890...
+MONTANT_REPEATED_DIGITS = 7  # an integer part of 7+ times one non-zero digit (9 999 999, 111 111 111)...
+MONTANT_REPEATED_RUN_ABOVE_EUR = 100_000_000.0  # ...or, above 100 M€, such a run anywhere in it (MINEF)
+MONTANT_EXCLUSIONS = {  # montant_exclu_motif -> meaning
+    "PLACEHOLDER": "placeholder amount (123456789..., runs of one digit)",
+    "HORS_BORNES": f"outside [{MONTANT_MIN_EUR:,.0f} €, {MONTANT_MAX_EUR:,.0f} €] (more than 11 integer digits, 0...)",
+}
 
 RULES: dict[str, Rule] = _rules(
     Rule("decp.record_shape", "marches", None, "parse", "record is not a JSON object"),
@@ -50,9 +59,12 @@ RULES: dict[str, Rule] = _rules(
          "datePublicationDonnees impossible or in the future", {"min": DATE_MIN, "max": "today"}, required=False),
     Rule("decp.publication_after_notification", "marches", "date_publication", "not_before",
          "data published before the contract was notified", {"other": "date_notification"}, required=False),
+    Rule("decp.montant_present", "marches", "montant_publie", "not_null", "montant missing or not a number"),
+    # A readable but implausible amount does not refuse the contract: the normaliser excludes it (montant null,
+    # montant_exclu_motif); the rule checks that what silver keeps as an amount is plausible.
     Rule("decp.montant_plausible", "marches", "montant", "range",
-         f"montant missing or outside [{MONTANT_MIN_EUR:,.0f} €, {MONTANT_MAX_EUR:,.0f} €]",
-         {"min": MONTANT_MIN_EUR, "max": MONTANT_MAX_EUR}),
+         f"montant outside [{MONTANT_MIN_EUR:,.0f} €, {MONTANT_MAX_EUR:,.0f} €] kept as an amount",
+         {"min": MONTANT_MIN_EUR, "max": MONTANT_MAX_EUR}, required=False),
     Rule("decp.duree_mois_valid", "marches", "duree_mois", "range",
          f"dureeMois missing or outside [1, {DUREE_MAX_MOIS}] months", {"min": 1, "max": DUREE_MAX_MOIS}),
     Rule("decp.titulaires_present", "marches", "n_titulaires", "range", "no titulaire",

@@ -2,8 +2,10 @@
 -- gold/part_marches_consideration_sociale straight from the generated raw files.
 -- Parameters (filled by bench/baseline.py): {decp_json} glob of the DECP JSON files, {decp_xml_jsonl}
 -- JSON lines of the XML files' records (DuckDB has no XML reader: bench/baseline.py converts them),
--- {referential} the referential folder, {today} the run date.
--- The rules are those of schemas/rules.py and jobs/decp/normalize.py that the generated data exercises.
+-- {referential} the referential folder, {today} the run date, {sirene} the SIRENE folder of the inbox, and the
+-- amount bounds of schemas/rules.py ({montant_min}, {montant_max}, {placeholder_prefixes}, {repeated_digits},
+-- {repeated_run_above}).
+-- The rules are those of schemas/rules.py and jobs/silver/decp_normalize.py that the generated data exercises.
 
 CREATE OR REPLACE MACRO fold(x) AS
     regexp_replace(lower(strip_accents(trim(replace(x, '’', '''')))), '\s+', ' ', 'g');
@@ -51,6 +53,21 @@ SELECT cp AS code, min(dep) AS dep FROM (
 WHERE cp <> '' GROUP BY cp HAVING count(DISTINCT dep) = 1;
 CREATE OR REPLACE TEMP TABLE deps AS
 SELECT code FROM read_csv('{referential}/departements.csv', all_varchar = true);
+-- Why a readable amount is not an amount (decp_normalize.montant_exclusion): out of bounds, digits typed in
+-- order, an integer part of one repeated digit, or above the bound a run of one digit (RE2 has no back-references).
+CREATE OR REPLACE MACRO montant_exclusion(v) AS
+    CASE WHEN v IS NULL THEN NULL
+         WHEN NOT (v BETWEEN {montant_min} AND {montant_max}) THEN 'HORS_BORNES'
+         WHEN len(list_filter([{placeholder_prefixes}], p -> starts_with(
+                  rtrim(replace(printf('%.2f', v), '.', ''), '0'), p))) > 0 THEN 'PLACEHOLDER'
+         WHEN length(CAST(CAST(floor(v) AS BIGINT) AS VARCHAR)) >= {repeated_digits}
+              AND length(replace(CAST(CAST(floor(v) AS BIGINT) AS VARCHAR),
+                                 CAST(CAST(floor(v) AS BIGINT) AS VARCHAR)[1], '')) = 0 THEN 'PLACEHOLDER'
+         WHEN v > {repeated_run_above} AND len(list_filter(range(1, 10), d -> contains(
+                  CAST(CAST(floor(v) AS BIGINT) AS VARCHAR), repeat(CAST(d AS VARCHAR), {repeated_digits})))) > 0
+              THEN 'PLACEHOLDER'
+    END;
+CREATE OR REPLACE TEMP TABLE idf_deps AS SELECT DISTINCT departement_code AS code FROM communes;
 CREATE OR REPLACE TEMP TABLE categories AS
 SELECT coalesce(consideration, '') AS consideration, category
 FROM read_csv('{referential}/social_consideration_categories.csv', all_varchar = true);
@@ -98,11 +115,12 @@ WITH r AS (
            (SELECT canonical FROM code_alias WHERE list_name = 'procedure' AND folded = fold(raw_procedure)) AS procedure,
            regexp_extract(raw_cpv, '^(\d{8})(-\d)?$', 1) AS cpv,
            (SELECT canonical FROM code_alias WHERE list_name = 'lieuExecution.typeCode' AND folded = fold(raw_type_code)) AS type_code,
-           num(raw_montant) AS montant, ceil(num(raw_duree)) AS duree_mois,
+           num(raw_montant) AS montant_publie, ceil(num(raw_duree)) AS duree_mois,
            iso_date(raw_notification) AS date_notification, iso_date(raw_publication) AS date_publication
     FROM r
 )
-SELECT t.*,
+SELECT t.*, montant_exclusion(montant_publie) AS montant_exclu_motif,
+       CASE WHEN montant_exclusion(montant_publie) IS NULL THEN montant_publie END AS montant,
        CASE WHEN lieu_code IS NULL THEN NULL
             WHEN type_code = 'Code département' THEN (SELECT code FROM deps WHERE code = CASE
                  WHEN regexp_full_match(lieu_code, '\d') THEN lpad(lieu_code, 2, '0') ELSE lieu_code END)
@@ -115,9 +133,10 @@ SELECT t.*,
             WHEN type_code = 'Code commune' AND lieu_code IN (SELECT code FROM postal_dep)
                  THEN (SELECT dep FROM postal_dep WHERE code = lieu_code)
             WHEN type_code IN ('Code région', 'Code pays') THEN NULL
+            -- outside IDF only: an IDF code the referential does not hold is unknown, never IDF
             WHEN regexp_full_match(lieu_code, '\d{4,5}') THEN (SELECT code FROM deps WHERE code <> '20' AND code =
                  CASE WHEN starts_with(lpad(lieu_code, 5, '0'), '97') THEN lpad(lieu_code, 5, '0')[1:3]
-                      ELSE lpad(lieu_code, 5, '0')[1:2] END)
+                      ELSE lpad(lieu_code, 5, '0')[1:2] END AND code NOT IN (SELECT code FROM idf_deps))
             WHEN regexp_full_match(lieu_code, '2[AB]\d{3}') THEN lieu_code[1:2]
        END AS departement_execution,
        coalesce(c.has_unknown, false) AS cs_unknown, c.known AS considerations_sociales
@@ -135,7 +154,7 @@ WHERE uid IS NOT NULL
   AND NOT (txt(raw_publication) IS NOT NULL AND date_publication IS NULL)
   AND (date_publication IS NULL OR date_publication BETWEEN DATE '1990-01-01' AND DATE '{today}')
   AND (date_publication IS NULL OR date_publication >= date_notification)
-  AND montant BETWEEN 1 AND 15000000000
+  AND montant_publie IS NOT NULL  -- a missing or unreadable amount refuses the record; an implausible one does not
   AND duree_mois BETWEEN 1 AND 180
   AND n_titulaires >= 1
   AND NOT cs_unknown
@@ -149,25 +168,50 @@ SELECT * FROM valid QUALIFY row_number() OVER (PARTITION BY uid ORDER BY date_pu
 -- Each contract under the category of each of its considerations (unknown when none), and under TOUTES.
 CREATE OR REPLACE TEMP TABLE marches_par_mois_departement AS
 WITH m AS (
-    SELECT uid, montant, CAST(date_trunc('month', date_notification) AS DATE) AS mois,
+    SELECT uid, montant, montant_exclu_motif, CAST(date_trunc('month', date_notification) AS DATE) AS mois,
            coalesce(departement_execution, 'NON_VENTILE') AS departement,
            CASE WHEN len(considerations_sociales) > 0 THEN considerations_sociales ELSE [''] END AS cs
     FROM marches),
-items AS (SELECT uid, montant, mois, departement, unnest(cs) AS v FROM m),
+items AS (SELECT uid, montant, montant_exclu_motif, mois, departement, unnest(cs) AS v FROM m),
 unknown AS (SELECT category FROM categories WHERE consideration = '')
 SELECT DISTINCT mois, departement, coalesce(c.category, (SELECT category FROM unknown)) AS consideration_sociale,
-       uid, montant
+       uid, montant, montant_exclu_motif
 FROM items LEFT JOIN categories c ON c.consideration = items.v
 UNION ALL
-SELECT mois, departement, 'TOUTES', uid, montant FROM m;
+SELECT mois, departement, 'TOUTES', uid, montant, montant_exclu_motif FROM m;
 
+-- Sums of the valid amounts only (0 when a cell has none); excluded amounts are counted apart.
 CREATE OR REPLACE TEMP TABLE result_marches_par_mois_departement AS
 SELECT mois, departement, consideration_sociale, count(DISTINCT uid) AS nb_marches,
-       round(sum(montant), 6) AS montant_total, year(mois) AS annee
+       round(coalesce(sum(montant), 0), 6) AS montant_total,
+       count(DISTINCT uid) FILTER (WHERE montant_exclu_motif IS NOT NULL) AS nb_marches_montant_exclu,
+       year(mois) AS annee
 FROM marches_par_mois_departement GROUP BY ALL;
 
+-- Share of contracts with a social consideration on its scope (jobs/gold/indicators.part_consideration_sociale):
+-- 2022-format records with the field, of buyers whose SIRENE establishment is in an IDF commune, with a valid
+-- amount at least the DECP threshold at notification; by number and by amount.
+CREATE OR REPLACE TEMP TABLE idf_buyers AS
+SELECT DISTINCT siret AS acheteur_id
+FROM read_csv('{sirene}/StockEtablissement*.csv', all_varchar = true)
+WHERE codeCommuneEtablissement IN (SELECT code_insee FROM communes);
+CREATE OR REPLACE TEMP TABLE thresholds AS
+SELECT TRY_CAST(date_debut AS DATE) AS date_debut, TRY_CAST(date_fin AS DATE) AS date_fin,
+       CAST(seuil_eur_ht AS DOUBLE) AS seuil
+FROM read_csv('{referential}/decp_thresholds.csv', all_varchar = true);
 CREATE OR REPLACE TEMP TABLE result_part_marches_consideration_sociale AS
-SELECT year(date_notification) AS annee, count(*) AS n_marches,
-       sum(CAST(list_has_any(considerations_sociales, ['Clause sociale', 'Critère social', 'Marché réservé']) AS INTEGER))
-           AS n_marches_consideration_sociale
-FROM marches WHERE decp_format = '2022' AND considerations_sociales IS NOT NULL GROUP BY ALL;
+WITH m AS (
+    SELECT year(date_notification) AS annee, montant,
+           coalesce(list_has_any(considerations_sociales, ['Clause sociale', 'Critère social', 'Marché réservé']),
+                    false) AS social,
+           (SELECT seuil FROM thresholds WHERE (date_debut IS NULL OR date_notification >= date_debut)
+                                           AND (date_fin IS NULL OR date_notification <= date_fin)) AS seuil,
+           considerations_sociales IS NOT NULL AND acheteur_id IN (SELECT acheteur_id FROM idf_buyers)
+               AND montant IS NOT NULL AS known
+    FROM marches WHERE decp_format = '2022'),
+s AS (SELECT *, known AND montant >= seuil AS in_scope FROM m)
+SELECT annee, count(*) FILTER (WHERE in_scope) AS n_marches,
+       count(*) FILTER (WHERE in_scope AND social) AS n_marches_consideration_sociale,
+       round(coalesce(sum(montant) FILTER (WHERE in_scope), 0), 6) AS montant,
+       round(coalesce(sum(montant) FILTER (WHERE in_scope AND social), 0), 6) AS montant_consideration_sociale
+FROM s GROUP BY ALL;

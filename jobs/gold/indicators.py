@@ -44,6 +44,21 @@ def _months(start: Column, end: Column) -> Column:
     return F.sequence(first, F.greatest(first, last), F.expr("interval 1 month"))
 
 
+def dated_value(day: Column, referential: str, value: str) -> Column:
+    """The ``value`` of the referential row (``schemas/referential/<referential>.csv``) whose
+    [date_debut, date_fin] holds ``day`` (open bounds when empty); null when no row does or the day is null."""
+    expr = None
+    for row in ref.code_rows(referential):
+        cond = day.isNotNull()
+        if row["date_debut"]:
+            cond = cond & (day >= F.lit(row["date_debut"]).cast("date"))
+        if row["date_fin"]:
+            cond = cond & (day <= F.lit(row["date_fin"]).cast("date"))
+        v = F.lit(float(row[value]))
+        expr = F.when(cond, v) if expr is None else expr.when(cond, v)
+    return expr
+
+
 def heures(h: DataFrame, operations: DataFrame, acheteurs: DataFrame, threshold: int) -> DataFrame:
     """Hours realised (from the monthly hours) and targeted (each operation's objective spread evenly over
     its months) by month x territory x legal modality x market type x buyer category x grand project."""
@@ -153,9 +168,21 @@ def sorties(s: DataFrame, contrats: DataFrame, hours: DataFrame, today: date, wi
                .withColumn("secret_statistique", secret(F.col("n_sorties"), threshold) | secret(answered, threshold)))
 
 
+# A declared objective within one hour of the charter's is the same objective (declared in whole hours).
+GP_OBJECTIVE_TOLERANCE_HOURS = 1.0
+
+
 def charte_grand_paris(gp: DataFrame, operations: DataFrame, h: DataFrame, threshold: int) -> DataFrame:
     """Per Grand Paris contract, then per operation and owner: insertion hours realised vs the charter's
-    objective (10 % of worked hours since October 2020, 5 % before) and share of the amount to TPE/PME."""
+    objective and share of the amount to TPE/PME.
+
+    The charter's objective is computed here from the data: the rate of the charter in force at the
+    contract's notification (``schemas/referential/grand_paris_charter.csv``: 5 % of the worked hours before
+    October 2020, 10 % since) × the worked hours planned. It is compared with the objective the owner
+    declared (``heures_insertion_objectif``): contracts where they differ by more than an hour are counted,
+    and those declaring less than the charter. The objective retained (``heures_insertion_objectif``) is the
+    charter's where it can be computed, else the declared one (counted in ``n_marches_objectif_declare_seul``).
+    """
     op_hours = (h.groupBy("operation_key").agg(F.sum("heures").alias("heures_realisees"),
                                                F.countDistinct("person_key").alias("n_personnes"))
                  .join(operations.select("operation_key", F.concat("donneur_ordre_siret", "decp_id").alias("decp_uid")),
@@ -163,10 +190,26 @@ def charte_grand_paris(gp: DataFrame, operations: DataFrame, h: DataFrame, thres
     per_contract = gp.join(op_hours.groupBy("decp_uid").agg(F.sum("heures_realisees").alias("heures_realisees"),
                                                             F.sum("n_personnes").alias("n_personnes")),
                            "decp_uid", "left").fillna({"heures_realisees": 0.0, "n_personnes": 0})
+    rate = dated_value(F.col("date_notification"), "grand_paris_charter", "taux_heures_insertion")
+    charter = rate * F.col("heures_travaillees_prevues")
+    declared = F.col("heures_insertion_objectif")
+    gap = F.abs(declared - charter) > GP_OBJECTIVE_TOLERANCE_HOURS
+    below = declared < charter - GP_OBJECTIVE_TOLERANCE_HOURS
+    per_contract = per_contract.select(
+        "*", rate.alias("taux_charte"), charter.alias("objectif_charte"),
+        F.coalesce(gap, F.lit(False)).alias("ecart"), F.coalesce(below, F.lit(False)).alias("sous_charte"),
+        F.coalesce(charter, declared).alias("objectif_retenu"))
     out = per_contract.groupBy("maitre_ouvrage", "operation", "programme").agg(
         F.count("*").alias("n_marches"), F.sum("montant_ht").alias("montant_ht"),
         F.sum("heures_travaillees_prevues").alias("heures_travaillees_prevues"),
-        F.sum("heures_insertion_objectif").alias("heures_insertion_objectif"),
+        F.sum("objectif_retenu").alias("heures_insertion_objectif"),
+        F.sum("objectif_charte").alias("heures_insertion_objectif_charte"),
+        F.sum(declared).alias("heures_insertion_objectif_declare"),
+        F.sum(F.col("ecart").cast("int")).alias("n_marches_objectif_ecart"),
+        F.sum(F.col("sous_charte").cast("int")).alias("n_marches_objectif_sous_charte"),
+        F.sum((F.col("objectif_charte").isNull() & declared.isNotNull()).cast("int"))
+        .alias("n_marches_objectif_declare_seul"),
+        F.sum(F.col("objectif_retenu").isNull().cast("int")).alias("n_marches_sans_objectif"),
         F.sum("heures_realisees").alias("heures_realisees"), F.sum("n_personnes").alias("n_personnes"),
         F.sum("montant_tpe_pme").alias("montant_tpe_pme"),
     )
@@ -193,22 +236,55 @@ def marches_clauses(marches: DataFrame, acheteurs: DataFrame, threshold: int) ->
                     F.coalesce("procedure", F.lit(ref.UNKNOWN)).alias("procedure"),
                     F.coalesce("categorie_acheteur", F.lit(ref.UNKNOWN)).alias("categorie_acheteur"),
                     F.coalesce("departement_execution", F.lit(NOT_ALLOCATED)).alias("departement"),
-                    F.explode("categories").alias("consideration_sociale"), "uid", "montant")
+                    F.explode("categories").alias("consideration_sociale"), "uid", "montant", "montant_exclu_motif")
     out = rows.groupBy("annee", "type_marche", "procedure", "categorie_acheteur", "departement",
-                       "consideration_sociale").agg(F.countDistinct("uid").alias("n_marches"),
-                                                    F.sum("montant").alias("montant"))
+                       "consideration_sociale").agg(
+        F.countDistinct("uid").alias("n_marches"), F.coalesce(F.sum("montant"), F.lit(0.0)).alias("montant"),
+        F.countDistinct(F.when(F.col("montant_exclu_motif").isNotNull(), F.col("uid")))
+        .alias("n_marches_montant_exclu"))
     return out.withColumn("secret_statistique", F.lit(False))  # contracts are public data: no suppression
 
 
-def part_consideration_sociale(marches: DataFrame) -> DataFrame:
-    """Share of contracts declaring a social consideration, for 2022-format records (2024+), beside the
-    national 30 % target; the 2019 format cannot say, so earlier years are absent, not zero."""
+def idf_buyers(acheteurs: DataFrame) -> DataFrame:
+    """SIRETs of the buyers established in Île-de-France: their SIRENE establishment's commune is an IDF
+    commune of the referential (a buyer not found in SIRENE, or in a commune the referential does not hold,
+    is not an IDF buyer)."""
+    return acheteurs.filter(F.col("commune").isin(list(ref.commune_attributes()))).select(
+        F.col("siret").alias("acheteur_id"), F.lit(True).alias("acheteur_idf"))
+
+
+def part_consideration_sociale(marches: DataFrame, acheteurs: DataFrame) -> DataFrame:
+    """Share of contracts declaring a social consideration, by number and by amount, beside the national 30 %
+    target, on a stated scope: per notification year, contracts whose declaration is known (2022 format,
+    field present), of buyers established in IDF (``idf_buyers``), whose amount is known (not excluded) and at
+    least the DECP publication threshold at notification (``schemas/referential/decp_thresholds.csv``).
+
+    What the scope leaves out is counted (``n_exclus_*``, first failing criterion in that order), so
+    ``n_marches`` + the exclusions = the year's 2022-format records. The 2019 format cannot say: years with no
+    2022-format record are absent, never 0 %.
+    """
     social = F.exists(F.coalesce("considerations_sociales", F.array()),
                       lambda v: v.isin(*ref.social_considerations()))
-    known = marches.filter((F.col("decp_format") == "2022") & F.col("considerations_sociales").isNotNull())
-    out = known.groupBy(F.year("date_notification").alias("annee")).agg(
-        F.count("*").alias("n_marches"), F.sum(social.cast("int")).alias("n_marches_consideration_sociale"))
-    return (out.withColumn("part", F.col("n_marches_consideration_sociale") / F.col("n_marches"))
+    threshold = dated_value(F.col("date_notification"), "decp_thresholds", "seuil_eur_ht")
+    m = marches.filter(F.col("decp_format") == "2022").join(idf_buyers(acheteurs), "acheteur_id", "left").select(
+        F.year("date_notification").alias("annee"), "montant", social.alias("social"), threshold.alias("seuil"),
+        F.when(F.col("considerations_sociales").isNull(), "declaration_absente")
+         .when(F.col("acheteur_idf").isNull(), "acheteur_hors_idf")
+         .when(F.col("montant").isNull(), "montant_inconnu")
+         .when(F.col("montant") < threshold, "sous_seuil").alias("exclusion"))
+    scope = F.col("exclusion").isNull()
+    in_scope = lambda c: F.when(scope, c)  # noqa: E731
+    out = m.groupBy("annee").agg(
+        F.count(in_scope(F.lit(1))).alias("n_marches"),
+        F.count(in_scope(F.when(F.col("social"), 1))).alias("n_marches_consideration_sociale"),
+        F.sum(in_scope(F.col("montant"))).alias("montant"),
+        F.sum(in_scope(F.when(F.col("social"), F.col("montant")))).alias("montant_consideration_sociale"),
+        F.max("seuil").alias("seuil_eur_ht"),
+        *[F.count(F.when(F.col("exclusion") == e, 1)).alias(f"n_exclus_{e}")
+          for e in ("declaration_absente", "acheteur_hors_idf", "montant_inconnu", "sous_seuil")])
+    return (out.fillna({"montant": 0.0, "montant_consideration_sociale": 0.0})
+               .withColumn("part", F.col("n_marches_consideration_sociale") / F.col("n_marches"))
+               .withColumn("part_montant", F.col("montant_consideration_sociale") / F.col("montant"))
                .withColumn("objectif_national", F.lit(NATIONAL_TARGET))
                .withColumn("secret_statistique", F.lit(False)))
 
@@ -259,7 +335,7 @@ def fiches(marches: DataFrame, hours: DataFrame, operations: DataFrame, threshol
                       lambda v: v.isin(*ref.social_considerations()))
     m = marches.select("acheteur_id", F.coalesce("departement_execution", F.lit(NOT_ALLOCATED)).alias("departement"),
                        F.year("date_notification").alias("annee"), F.quarter("date_notification").alias("trimestre"),
-                       "uid", "montant", social.alias("social"))
+                       "uid", "montant", social.alias("social"), "montant_exclu_motif")
     h = hours.select("operation_key", "mois", "heures", "person_key").join(operations.select(
         "operation_key", F.col("donneur_ordre_siret").alias("acheteur_id"),
                                      F.coalesce("departement", F.lit(NOT_ALLOCATED)).alias("departement")),
@@ -271,12 +347,13 @@ def fiches(marches: DataFrame, hours: DataFrame, operations: DataFrame, threshol
     def period(key: str, quarter: bool) -> DataFrame:
         keys = [key, "annee", "trimestre"] if quarter else [key, "annee"]
         cm = m.groupBy(*keys).agg(F.countDistinct("uid").alias("n_marches"), F.sum("montant").alias("montant"),
-                                  F.sum(F.col("social").cast("int")).alias("n_marches_consideration_sociale"))
+                                  F.sum(F.col("social").cast("int")).alias("n_marches_consideration_sociale"),
+                                  F.count(F.col("montant_exclu_motif")).alias("n_marches_montant_exclu"))
         ch = h.groupBy(*keys).agg(F.sum("heures").alias("heures_realisees"),
                                   F.countDistinct("person_key").alias("n_personnes"))
         out = cm.join(ch, keys, "full_outer").fillna(
-            {"n_marches": 0, "montant": 0.0, "n_marches_consideration_sociale": 0, "heures_realisees": 0.0,
-             "n_personnes": 0})
+            {"n_marches": 0, "montant": 0.0, "n_marches_consideration_sociale": 0, "n_marches_montant_exclu": 0,
+             "heures_realisees": 0.0, "n_personnes": 0})
         if not quarter:
             out = out.withColumn("trimestre", F.lit(0))
         return out.withColumn("secret_statistique", secret(F.col("n_personnes"), threshold))
@@ -332,7 +409,7 @@ def run(ctx: RunContext) -> dict:
         SORTIES: (sorties(s, contrats, h, ctx.today, settings.outcome_window_months, settings.outcome_months, t), s),
         CHARTE_GP: (charte_grand_paris(gp, ops, h, t), gp),
         MARCHES_CLAUSES: (marches_clauses(marches, acheteurs, t), marches),
-        PART_CLAUSES: (part_consideration_sociale(marches), marches),
+        PART_CLAUSES: (part_consideration_sociale(marches, acheteurs), marches),
         STRUCTURES: (structures_inclusion(read("silver/structures"), read("silver/marches_titulaires"),
                                           read("silver/resolution_entreprises"), marches, h, contrats, t),
                      read("silver/structures")),

@@ -3,6 +3,8 @@ département of execution and social consideration.
 
 A contract with several considerations counts once under each of them; the ``TOUTES`` row of a
 month × département counts each contract once, so totals are read there, never summed across rows.
+Amounts are the valid ones only: a contract whose published amount was excluded (placeholder, absurd) is
+counted in ``nb_marches`` and in ``nb_marches_montant_exclu``, never in ``montant_total``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from jobs.core.context import RunContext
 from jobs.core.delta_io import write_by_period
 from jobs.silver.marches import SILVER_TABLE
 from schemas import referential as ref
+from schemas.rules import MONTANT_EXCLUSIONS
 
 GOLD_TABLE = "gold/marches_par_mois_departement"
 ALL_CONSIDERATIONS = ref.ALL
@@ -36,10 +39,13 @@ def build(silver: DataFrame) -> DataFrame:
         F.date_trunc("month", "date_notification").cast("date").alias("mois"),
         F.coalesce("departement_execution", F.lit(ref.NOT_ALLOCATED)).alias("departement"),
         F.explode("categories").alias("consideration_sociale"),
-        "uid", "montant",
+        "uid", "montant", "montant_exclu_motif",
     )
     return (rows.groupBy("mois", "departement", "consideration_sociale")
-                .agg(F.countDistinct("uid").alias("nb_marches"), F.sum("montant").alias("montant_total"))
+                .agg(F.countDistinct("uid").alias("nb_marches"),
+                     F.coalesce(F.sum("montant"), F.lit(0.0)).alias("montant_total"),  # valid amounts only
+                     F.countDistinct(F.when(F.col("montant_exclu_motif").isNotNull(), F.col("uid")))
+                     .alias("nb_marches_montant_exclu"))
                 .withColumn("annee", F.year("mois"))
                 .orderBy("mois", "departement", "consideration_sociale"))
 
@@ -57,6 +63,12 @@ def run(ctx: RunContext) -> dict:
     n_contracts = written.filter(F.col("consideration_sociale") == ALL_CONSIDERATIONS).agg(
         F.sum("nb_marches")).collect()[0][0] or 0
     n_in = silver.count()
+    excluded = {motif: {"contracts": 0, "montant_publie": 0.0} for motif in MONTANT_EXCLUSIONS}
+    excluded.update({r["montant_exclu_motif"]: {"contracts": r["n"], "montant_publie": round(r["publie"] or 0.0, 2)}
+                     for r in silver.filter(F.col("montant_exclu_motif").isNotNull()).groupBy("montant_exclu_motif")
+                     .agg(F.count("*").alias("n"), F.sum("montant_publie").alias("publie")).collect()})
     return {"table": GOLD_TABLE, "rows_in": n_in, "rows_written": n_rows, "rows_quarantined": 0,
             "details": {"contracts_counted": int(n_contracts), "periods_rewritten": [str(p) for p in rewritten],
-                        "note": "rows_written are aggregate cells; contracts_counted must equal rows_in"}}
+                        "amounts_excluded": excluded,
+                        "note": "rows_written are aggregate cells; contracts_counted must equal rows_in; "
+                                "amounts_excluded: contracts counted whose published amount is not summed"}}

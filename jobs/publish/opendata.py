@@ -40,6 +40,9 @@ LICENCE = {"name": "etalab-2.0", "path": "https://www.etalab.gouv.fr/licence-ouv
            "title": "Licence Ouverte / Open Licence version 2.0"}
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SOCIAL = ref.social_considerations()
+# DECP code lists of the referential whose variants take the official spelling in the extended DECP.
+DECP_CODE_LISTS = ("nature", "procedure", "lieuExecution.typeCode", "considerationSociale",
+                   "considerationEnvironnementale", "typeIdentifiant", "formePrix")
 M = dc.Margin
 
 # Published gold tables and how each is protected. Margins: the totals published with each table
@@ -227,7 +230,9 @@ def conform(value: Any, node: dict) -> Any:
     merged, empty blocks dropped, keys outside the schema dropped. A value that cannot be typed is kept as
     is (and fails validation)."""
     node = _resolve(node)
-    kind = node.get("type")
+    # The 2022 schema's wrappers (``TitulaireArray``: {"titulaire": ...}) declare properties but no type:
+    # they are objects, and what they wrap is conformed too.
+    kind = node.get("type") or ("object" if "properties" in node else None)
     if kind == "object" and isinstance(value, list):  # XML: [{"technique": a}, {"technique": b}]
         key = _wrapper(node)
         if key and all(isinstance(v, dict) and set(v) == {key} for v in value):
@@ -236,15 +241,26 @@ def conform(value: Any, node: dict) -> Any:
         props = node.get("properties", {})
         return {k: conform(v, props[k]) for k, v in value.items() if k in props and v is not None}
     if kind == "array":
-        items = [v for v in (value if isinstance(value, list) else [value]) if v != {}]
         item_node = _resolve(node.get("items", {}))
+        items, stack = [], list(reversed(value)) if isinstance(value, list) else [value]
+        while stack:  # lists of objects nested in lists (up to 4 levels in real files) are one list
+            v = stack.pop()
+            if isinstance(v, list) and "properties" in item_node:
+                stack.extend(reversed(v))
+            elif v != {}:
+                items.append(v)
         key = _wrapper(item_node)
         if key:  # a titulaire published without its wrapper
             items = [{key: v} if isinstance(v, dict) and key not in v else v for v in items]
         return [conform(v, item_node) for v in items]
     if isinstance(value, str) and "enum" in node and value not in node["enum"]:
         match = [e for e in node["enum"] if isinstance(e, str) and _fold(e) == _fold(value)]
-        return match[0] if len(match) == 1 else value
+        if len(match) == 1:
+            return match[0]
+        # A variant the referential knows (``TVA-intracommunautaire`` -> ``TVA``, ``HORS_UE`` -> ``HORS-UE``):
+        # without this, a contract held by a foreign company was left out of the extended DECP.
+        known = {c for name in DECP_CODE_LISTS if (c := ref.code_list(name).canonical(value)) in node["enum"]}
+        return known.pop() if len(known) == 1 else value
     if kind == "boolean" and isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
     if kind in ("integer", "number") and isinstance(value, str):
@@ -360,7 +376,10 @@ ENRICHMENT_DESCRIPTIONS = {
     "observatoire_type_marche": "travaux / services / fournitures, d'après la division CPV",
     "observatoire_categories_consideration": "catégories de considération sociale du référentiel",
     "observatoire_consideration_sociale": "le marché déclare une clause sociale, un critère social ou est réservé",
-    "observatoire_montant_actuel": "montant après application des modifications (euros HT)",
+    "observatoire_montant_actuel": "montant après application des modifications (euros HT) ; vide quand le montant "
+                                   "publié n'est pas un montant (voir observatoire_montant_exclu_motif)",
+    "observatoire_montant_exclu_motif": "pourquoi le montant publié est exclu des sommes : PLACEHOLDER (123456789, "
+                                        "chiffres répétés) ou HORS_BORNES (hors [1 €, 15 Md€]) ; vide sinon",
     "observatoire_duree_mois_actuelle": "durée après application des modifications (mois)",
     "observatoire_n_modifications": "nombre de modifications publiées",
     "observatoire_n_titulaires_structures_inclusion": "titulaires reconnus comme SIAE, EA, ESAT ou GEIQ",
@@ -396,6 +415,7 @@ def decp_frame(spark, settings: Settings):
         F.filter("categories", lambda c: c != ref.ALL).alias("observatoire_categories_consideration"),
         social.alias("observatoire_consideration_sociale"),
         F.col("montant").alias("observatoire_montant_actuel"),
+        F.col("montant_exclu_motif").alias("observatoire_montant_exclu_motif"),
         F.col("duree_mois").alias("observatoire_duree_mois_actuelle"),
         F.col("n_modifications").alias("observatoire_n_modifications"))
     return (m.join(bronze, ["source_sha256", "record_index"], "left")
@@ -411,7 +431,8 @@ def decp_frame(spark, settings: Settings):
 
 ENRICHMENT = ("observatoire_uid", "observatoire_departement", "observatoire_departement_methode",
               "observatoire_categorie_acheteur", "observatoire_type_marche", "observatoire_categories_consideration",
-              "observatoire_consideration_sociale", "observatoire_montant_actuel", "observatoire_duree_mois_actuelle",
+              "observatoire_consideration_sociale", "observatoire_montant_actuel", "observatoire_montant_exclu_motif",
+              "observatoire_duree_mois_actuelle",
               "observatoire_n_modifications", "observatoire_n_titulaires_structures_inclusion",
               "observatoire_heures_insertion", "observatoire_n_personnes_insertion")
 
@@ -459,7 +480,8 @@ def decp_table_schema(flat: pd.DataFrame) -> dict:
     # Dates stay text: the official pattern accepts suffixes (time zone) that a Table Schema date refuses.
     types.update({"dateNotification": "string", "datePublicationDonnees": "string", "montant": "number",
                   "tauxAvance": "number", "origineUE": "number", "origineFrance": "number",
-                  "observatoire_montant_actuel": "number", "observatoire_heures_insertion": "number",
+                  "observatoire_montant_actuel": "number", "observatoire_montant_exclu_motif": "string",
+                  "observatoire_heures_insertion": "number",
                   "marcheInnovant": "boolean", "attributionAvance": "boolean", "sousTraitanceDeclaree": "boolean",
                   "observatoire_consideration_sociale": "boolean", "secret": "boolean", "secret_motif": "string"})
     for c in flat.columns:

@@ -6,12 +6,15 @@ instead of being guessed away; value checks (ranges, checksums...) are the rules
 
 from __future__ import annotations
 
+import csv
+import functools
 import math
 import re
 from datetime import date
 from typing import Any
 
 from schemas import referential as ref
+from schemas import rules
 from schemas.rules import RULES
 
 MAX_NUMBER = 10**300  # larger integers are not amounts (and float() of them overflows)
@@ -87,6 +90,25 @@ def parse_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def montant_exclusion(value: float) -> str | None:
+    """Why a readable published amount is not a real amount (a key of ``rules.MONTANT_EXCLUSIONS``), else None.
+
+    The contract still counts; only its amount is left out of the sums (domain.md §6.4).
+    """
+    if not rules.MONTANT_MIN_EUR <= value <= rules.MONTANT_MAX_EUR:
+        return "HORS_BORNES"
+    digits = f"{value:.2f}".replace(".", "").rstrip("0")  # 123456789.0 and 1234567890 -> "123456789"
+    if digits.startswith(rules.MONTANT_PLACEHOLDER_PREFIXES):
+        return "PLACEHOLDER"
+    integer = str(int(value))
+    n = rules.MONTANT_REPEATED_DIGITS
+    if len(integer) >= n and len(set(integer)) == 1:
+        return "PLACEHOLDER"
+    if value > rules.MONTANT_REPEATED_RUN_ABOVE_EUR and re.search(rf"([1-9])\1{{{n - 1}}}", integer):
+        return "PLACEHOLDER"
+    return None
+
+
 def parse_months(value: Any) -> int | None:
     """Whole months; None when not a number or beyond a 32-bit integer (the silver column's type)."""
     number = parse_number(value)
@@ -160,6 +182,12 @@ def _modification_date(mod: dict[str, Any]) -> str:
     return "9999-12-31"
 
 
+def _modification_order(mod: dict[str, Any]) -> tuple[str, int, float, str]:
+    """Modifications apply by notification date, then by id (ids are integers: 2 before 10)."""
+    number = parse_number(mod.get("id"))
+    return (_modification_date(mod), 0 if number is not None else 1, number or 0.0, str(mod.get("id", "")))
+
+
 def normalize_considerations(value: Any, list_name: str, wrapper: str) -> tuple[list[str] | None, list[str]]:
     """Canonical values of a multi-valued consideration; None (unknown) when the field is absent."""
     if value is None:
@@ -179,8 +207,43 @@ def normalize_considerations(value: Any, list_name: str, wrapper: str) -> tuple[
     return (ordered if ordered or unknown else None), unknown
 
 
+@functools.cache
+def _generic_postal_codes() -> dict[str, str]:
+    """Generic postal codes written for a city (``75000`` for Paris) -> département (referential file)."""
+    insee = ref.insee_to_departement()
+    with (ref.GEO_DIR / "generic_postal_codes.csv").open(encoding="utf-8", newline="") as f:
+        return {r["code_postal"]: insee[r["code_insee"]] for r in csv.DictReader(f)}
+
+
+@functools.cache
+def _idf_arrondissements() -> dict[str, str]:
+    """INSEE arrondissement code (``751``, ``932``...) -> IDF département."""
+    return {r["arrondissement"]: r["departement_code"] for r in ref.idf_communes() if r["arrondissement"]}
+
+
+def _prefix_departement(c: str, type_code: str | None) -> str | None:
+    """The département a French code names by its first digits (canton ``3501``, arrondissement ``351``,
+    commune, municipal arrondissement or postal ``35238`` / ``69383`` / ``1000``), or None when the code has no
+    such shape."""
+    if type_code == "Code canton" and re.fullmatch(r"\d{4}|97\d{3}|2[AB]\d{2}", c):
+        return c[:3] if c.startswith("97") else c[:2]
+    if type_code == "Code arrondissement" and re.fullmatch(r"\d{3}|97\d{2}|2[AB]\d", c):
+        return c[:3] if c.startswith("97") else c[:2]
+    if type_code in (None, "Code commune", "Code postal", "Code arrondissement") and re.fullmatch(r"\d{4,5}", c):
+        c = c.zfill(5)
+        return c[:3] if c.startswith("97") else c[:2]
+    if type_code in (None, "Code commune") and re.fullmatch(r"2[AB]\d{3}", c):
+        return c[:2]
+    return None
+
+
 def resolve_departement(code: str | None, type_code: str | None) -> tuple[str | None, str]:
-    """Département of execution from ``lieuExecution`` (code, typeCode), and how it was found."""
+    """Département of execution from ``lieuExecution`` (code, typeCode), and how it was found.
+
+    An Île-de-France département comes only from the IDF referential (every commune, postal code and
+    arrondissement of the region is in it): a code it does not hold is unknown, never counted as IDF
+    (decision 144). Region and country codes are not allocated.
+    """
     if not code:
         return None, "absent"
     deps = ref.departements()
@@ -188,6 +251,8 @@ def resolve_departement(code: str | None, type_code: str | None) -> tuple[str | 
     if type_code == "Code département":
         c = c.zfill(2) if c.isdigit() and len(c) < 2 else c
         return (c, "departement") if c in deps else (None, "unknown_code")
+    if type_code in ("Code région", "Code pays"):
+        return None, "not_departemental"
     insee, postal = ref.insee_to_departement(), ref.postal_to_departement()
     if type_code == "Code commune" and c in insee:
         return insee[c], "commune_insee"
@@ -199,17 +264,21 @@ def resolve_departement(code: str | None, type_code: str | None) -> tuple[str | 
         return insee[c], "insee_declare_code_postal"
     if type_code == "Code commune" and c in postal:
         return postal[c], "postal_declare_code_commune"
-    if type_code in ("Code région", "Code pays"):
-        return None, "not_departemental"
-    # Not in the IDF referential: the first digits of a French postal/INSEE/canton code name the
-    # département (Corsica and overseas excepted). Recorded as a weaker match.
-    if re.fullmatch(r"\d{4,5}", c):
-        c = c.zfill(5)
-        prefix = c[:3] if c.startswith("97") else c[:2]
-        if prefix != "20" and prefix in deps:
-            return prefix, "prefix"
-    if re.fullmatch(r"2[AB]\d{3}", c):
-        return c[:2], "prefix"
+    if type_code in ("Code postal", None) and c in _generic_postal_codes():
+        return _generic_postal_codes()[c], "code_postal_generique"
+    if type_code == "Code arrondissement" and c in _idf_arrondissements():
+        return _idf_arrondissements()[c], "arrondissement"
+    if type_code == "Code arrondissement" and c in insee:  # a municipal arrondissement (75112)
+        return insee[c], "commune_insee"
+    if type_code is None:  # no (or an unknown) typeCode: an IDF code of either kind, when both agree
+        found = {d for d in (insee.get(c), postal.get(c)) if d}
+        if len(found) == 1:
+            return found.pop(), "code_sans_type"
+    # Outside IDF (no commune referential): the first digits of a French code name the département,
+    # recorded as a weaker match. An IDF prefix here is a code the IDF referential does not know.
+    prefix = _prefix_departement(c, type_code)
+    if prefix and prefix in deps and prefix not in ref.IDF_DEPARTEMENTS:
+        return prefix, "prefix"
     return None, "unknown_code"
 
 
@@ -252,7 +321,7 @@ def normalize_marche(record: Any, decp_format: str) -> dict[str, Any]:
 
     modifications = [m for m in _flatten_items(rec.get("modifications"), "modification") if isinstance(m, dict)]
     history = []
-    ordered = sorted(modifications, key=lambda m: (_modification_date(m), str(m.get("id", ""))))
+    ordered = sorted(modifications, key=_modification_order)
     for rank, mod in enumerate(ordered, start=1):
         mod_date = _modification_date(mod)
         history.append({"rang": rank, "date_modification": None if mod_date == "9999-12-31" else mod_date,
@@ -284,10 +353,14 @@ def normalize_marche(record: Any, decp_format: str) -> dict[str, Any]:
     for key, label in (("dateNotification", "date_notification"), ("datePublicationDonnees", "date_publication")):
         if not is_missing(rec.get(key)) and parse_date(rec.get(key)) is None:
             issues.append(_issue(f"decp.{label}_valid", f"{_show(rec.get(key))} is not a date"))
-    for key, rule_id, parser in (("montant", "decp.montant_plausible", parse_number),
+    for key, rule_id, parser in (("montant", "decp.montant_present", parse_number),
                                  ("dureeMois", "decp.duree_mois_valid", parse_months)):
         if rec.get(key) is not None and parser(rec.get(key)) is None:
             issues.append(_issue(rule_id, f"{_show(rec.get(key))} is not a number"))
+    # The current amount as published (modifications applied); a placeholder or absurd one is flagged and
+    # excluded from every sum, the contract still counts (decision 140).
+    montant_publie = montant
+    motif = montant_exclusion(montant) if montant is not None else None
 
     return {
         "uid": (acheteur_id or "") + (contract_id or "") if acheteur_id and contract_id else None,
@@ -307,7 +380,9 @@ def normalize_marche(record: Any, decp_format: str) -> dict[str, Any]:
         "duree_mois": duree,
         "date_notification": parse_date(rec.get("dateNotification")),
         "date_publication": parse_date(rec.get("datePublicationDonnees")),
-        "montant": montant,
+        "montant": None if motif else montant,
+        "montant_publie": montant_publie,
+        "montant_exclu_motif": motif,
         "forme_prix": ref.code_list("formePrix").canonical(text(rec.get("formePrix"))),
         "considerations_sociales": considerations,
         "considerations_environnementales": environment,

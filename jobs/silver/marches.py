@@ -51,7 +51,8 @@ NORMALIZED_FIELDS = [
     ("lieu_execution_type_code", T.StringType()), ("departement_execution", T.StringType()),
     ("departement_method", T.StringType()), ("duree_mois", T.IntegerType()),
     ("date_notification", T.StringType()), ("date_publication", T.StringType()), ("montant", T.DoubleType()),
-    ("forme_prix", T.StringType()), ("considerations_sociales", T.ArrayType(T.StringType())),
+    ("montant_publie", T.DoubleType()), ("montant_exclu_motif", T.StringType()), ("forme_prix", T.StringType()),
+    ("considerations_sociales", T.ArrayType(T.StringType())),
     ("considerations_environnementales", T.ArrayType(T.StringType())),
     ("titulaires", T.ArrayType(TITULAIRE_TYPE)), ("n_titulaires", T.IntegerType()),
     ("n_modifications", T.IntegerType()), ("modifications", T.ArrayType(MODIFICATION_TYPE)),
@@ -199,7 +200,8 @@ def split(checked: DataFrame) -> tuple[DataFrame, DataFrame, DataFrame, DataFram
     ).select(
         "uid", (F.col("rank") + 1).alias("titulaire_rank"), F.col("t.type_identifiant").alias("type_identifiant"),
         F.col("t.id").alias("titulaire_id"), F.col("t.denomination").alias("denomination"),
-        # The montant is the contract's, not each titulaire's: shares never add up to more than it.
+        # The montant is the contract's, not each titulaire's: shares never add up to more than it (and an
+        # excluded amount gives no share).
         (F.col("montant") / F.col("n_titulaires")).alias("montant_part"),
     )
     quarantine = invalid.unionByName(superseded).select(

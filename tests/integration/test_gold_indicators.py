@@ -129,27 +129,57 @@ def test_outcomes_one_per_exit_in_the_window_with_non_response(spark):
     assert got[2023].secret_statistique is True and y.secret_statistique is False
 
 
-MARCHES = [  # uid, buyer, dept, notified, amount, format, considerations
-    ("u1", "B1", "93", date(2024, 3, 1), 100.0, "2022", ["Clause sociale"]),
-    ("u2", "B1", "93", date(2024, 5, 1), 50.0, "2022", ["Pas de considération sociale"]),
-    ("u3", "B2", "75", date(2024, 6, 1), 10.0, "2022", ["Critère social", "Clause sociale"]),
-    ("u4", "B2", None, date(2023, 6, 1), 7.0, "2019", None),
+MARCHES = [  # uid, buyer, dept, notified, amount, format, considerations, amount excluded because
+    ("u1", "B1", "93", date(2024, 3, 1), 100.0, "2022", ["Clause sociale"], None),
+    ("u2", "B1", "93", date(2024, 5, 1), 50.0, "2022", ["Pas de considération sociale"], None),
+    ("u3", "B2", "75", date(2024, 6, 1), 10.0, "2022", ["Critère social", "Clause sociale"], None),
+    ("u4", "B2", None, date(2023, 6, 1), 7.0, "2019", None, None),
+    ("u5", "B3", "93", date(2024, 7, 1), None, "2022", ["Clause sociale"], "PLACEHOLDER"),  # 123456789 published
 ]
+MARCHES_SCHEMA = ("uid string, acheteur_id string, departement_execution string, date_notification date, "
+                  "montant double, decp_format string, considerations_sociales array<string>, "
+                  "montant_exclu_motif string")
 
 
 @pytest.fixture(scope="module")
 def marches(spark):
-    return spark.createDataFrame(MARCHES, "uid string, acheteur_id string, departement_execution string, "
-                                 "date_notification date, montant double, decp_format string, "
-                                 "considerations_sociales array<string>")
+    return spark.createDataFrame(MARCHES, MARCHES_SCHEMA)
 
 
-def test_share_of_contracts_with_a_social_consideration(marches):
-    got = {r.annee: (r.n_marches, r.n_marches_consideration_sociale, r.part, r.objectif_national)
-           for r in gi.part_consideration_sociale(marches).collect()}
-    known = [m for m in MARCHES if m[5] == "2022"]
-    social = [m for m in known if set(m[6]) & {"Clause sociale", "Critère social", "Marché réservé"}]
-    assert got == {2024: (len(known), len(social), pytest.approx(len(social) / len(known)), 0.30)}  # no 2023 row
+SHARE_BUYERS = [("B_IDF", "93066"), ("B_OUT", "35238"), ("B_NOSIRENE", None)]  # siret, SIRENE commune
+SHARE_MARCHES = [  # uid, buyer, notified, amount, excluded because, format, considerations
+    ("s1", "B_IDF", date(2024, 2, 1), 100_000.0, None, "2022", ["Clause sociale"]),
+    ("s2", "B_IDF", date(2024, 3, 1), 50_000.0, None, "2022", ["Pas de considération sociale"]),
+    ("s3", "B_IDF", date(2024, 4, 1), 40_000.0, None, "2022", ["Marché réservé"]),  # at the threshold: in
+    ("s4", "B_IDF", date(2024, 5, 1), 39_999.99, None, "2022", ["Clause sociale"]),  # below the threshold
+    ("s5", "B_IDF", date(2024, 6, 1), None, "PLACEHOLDER", "2022", ["Clause sociale"]),  # amount unknown
+    ("s6", "B_OUT", date(2024, 6, 1), 500_000.0, None, "2022", ["Clause sociale"]),  # buyer in Rennes
+    ("s7", "B_NOSIRENE", date(2024, 6, 1), 500_000.0, None, "2022", ["Clause sociale"]),  # buyer not located
+    ("s8", "B_IDF", date(2024, 7, 1), 60_000.0, None, "2022", None),  # 2022 format without the field
+    ("s9", "B_IDF", date(2023, 6, 1), 80_000.0, None, "2019", None),  # the 2019 format cannot say
+    ("s10", "B_IDF", date(2019, 6, 1), 30_000.0, None, "2022", ["Clause sociale"]),  # 25 000 € threshold then
+    ("s11", "B_IDF", date(2019, 7, 1), 20_000.0, None, "2022", ["Pas de considération sociale"]),
+]
+
+
+def test_share_of_contracts_with_a_social_consideration_on_its_stated_scope(spark):
+    m = spark.createDataFrame(SHARE_MARCHES, "uid string, acheteur_id string, date_notification date, montant double, "
+                              "montant_exclu_motif string, decp_format string, considerations_sociales array<string>")
+    buyers = spark.createDataFrame(SHARE_BUYERS, "siret string, commune string")
+    got = {r.annee: r.asDict() for r in gi.part_consideration_sociale(m, buyers).collect()}
+    assert sorted(got) == [2019, 2024]  # no 2023 row: never 0 % for a year that cannot be measured
+    y = got[2024]
+    assert (y["n_marches"], y["n_marches_consideration_sociale"]) == (3, 2)  # s1, s2, s3; s1 and s3
+    assert y["part"] == pytest.approx(2 / 3)
+    assert (y["montant"], y["montant_consideration_sociale"]) == (190_000.0, 140_000.0)
+    assert y["part_montant"] == pytest.approx(140_000 / 190_000)
+    assert (y["objectif_national"], y["seuil_eur_ht"]) == (0.30, 40_000.0)
+    assert (y["n_exclus_declaration_absente"], y["n_exclus_acheteur_hors_idf"], y["n_exclus_montant_inconnu"],
+            y["n_exclus_sous_seuil"]) == (1, 2, 1, 1)
+    y = got[2019]
+    assert (y["n_marches"], y["n_marches_consideration_sociale"], y["montant"], y["seuil_eur_ht"]) == \
+        (1, 1, 30_000.0, 25_000.0)
+    assert (y["part"], y["part_montant"], y["n_exclus_sous_seuil"]) == (1.0, 1.0, 1)
 
 
 def test_sheets_per_buyer_and_territory(marches, frames):
@@ -159,14 +189,17 @@ def test_sheets_per_buyer_and_territory(marches, frames):
                                     r.n_personnes) for r in per_buyer.collect() if r.trimestre == 0}
     assert b[("B1", 2024)] == (2, 150.0, 1, 0.0, 0)
     assert b[("B2", 2023)] == (1, 7.0, 0, 0.0, 0)
+    assert b[("B3", 2024)] == (1, 0.0, 1, 0.0, 0)  # counted, its placeholder amount not summed
+    assert {r.acheteur_id: r.n_marches_montant_exclu for r in per_buyer.collect()
+            if r.trimestre == 0 and r.annee == 2024 and r.acheteur_id.startswith("B")} == {"B1": 0, "B2": 0, "B3": 1}
     # hours of OP1's buyer (21750001600019) and of an unknown operation
     assert b[("21750001600019", 2024)] == (0, 0.0, 0, 180.0, 2)
     assert b[("INCONNU", 2024)][3] == 10.0
     t = {(r.departement, r.annee, r.trimestre): (r.n_marches, r.heures_realisees) for r in per_territory.collect()}
-    assert t[("93", 2024, 0)] == (2, 180.0) and t[("NON_VENTILE", 2023, 0)] == (1, 0.0)
+    assert t[("93", 2024, 0)] == (3, 180.0) and t[("NON_VENTILE", 2023, 0)] == (1, 0.0)
     # quarters add up to the year for additive figures; persons are counted per quarter, not summed
     quarters = [v for (d, y, q), v in t.items() if d == "93" and y == 2024 and q > 0]
-    assert sum(n for n, _ in quarters) == 2 and sum(h for _, h in quarters) == 180.0
+    assert sum(n for n, _ in quarters) == 3 and sum(h for _, h in quarters) == 180.0
     per_ept = {(r.annee, r.ept): (r.heures_realisees, r.n_personnes) for r in gi.heures_ept(hours, ops, 5).collect()}
     assert sum(h for h, _ in per_ept.values()) == sum(r.heures for r in hours.collect())
 
@@ -187,35 +220,47 @@ def test_insertion_contracts_by_type(spark):
     assert got == {k: (n, len(p), 0 < len(p) < THRESHOLD) for k, (n, p) in expected.items()}
 
 
-def test_grand_paris_charter(spark, frames):
+GP = [  # operation, uid, notified, amount, worked hours planned, declared objective, TPE/PME amount
+    ("13000000000013OP2DECP", date(2021, 1, 15), 1_000_000.0, 4000.0, 400.0, 150_000.0),  # 10 % x 4000 = 400
+    ("13000000000013OTHER", date(2019, 5, 1), 500_000.0, 2000.0, 200.0, 200_000.0),  # 5 % x 2000 = 100: gap
+    ("13000000000013NOHOURS", date(2022, 3, 1), 300_000.0, None, 300.0, 60_000.0),  # declared objective only
+    ("13000000000013LOW", date(2020, 10, 1), 200_000.0, 1000.0, 50.0, 40_000.0),  # 10 % x 1000 = 100: below
+]
+
+
+def test_grand_paris_charter_objective_is_computed_from_the_data(spark, frames):
     ops, _, hours, _ = frames
     gp = spark.createDataFrame(
-        [("SGP", "GPE ligne 15 Sud", "GPE", "13000000000013OP2DECP", 1_000_000.0, 4000.0, 400.0, 150_000.0),
-         ("SGP", "GPE ligne 15 Sud", "GPE", "13000000000013OTHER", 500_000.0, 2000.0, 200.0, 200_000.0)],
-        "maitre_ouvrage string, operation string, programme string, decp_uid string, montant_ht double, "
-        "heures_travaillees_prevues double, heures_insertion_objectif double, montant_tpe_pme double")
+        [("SGP", "GPE ligne 15 Sud", "GPE", *row) for row in GP],
+        "maitre_ouvrage string, operation string, programme string, decp_uid string, date_notification date, "
+        "montant_ht double, heures_travaillees_prevues double, heures_insertion_objectif double, "
+        "montant_tpe_pme double")
     ops = ops.withColumn("decp_id", F.when(
         ops.operation_key == "f:OP2", "OP2DECP"))
     [row] = gi.charte_grand_paris(gp, ops, hours, THRESHOLD).collect()
-    realised = sum(h[4] for h in HOURS if h[2] == "f:OP2")  # OP2 is linked to the first contract only
-    assert (row.n_marches, row.heures_realisees, row.heures_insertion_objectif) == (2, realised, 600.0)
-    assert row.taux_realisation_objectif == pytest.approx(realised / 600.0)
-    assert row.part_tpe_pme == pytest.approx(350_000 / 1_500_000) and row.objectif_tpe_pme_atteint is True
+    realised = 20.0  # OP2's hours (f:c3), linked to the first contract only
+    assert (row.n_marches, row.heures_realisees) == (4, realised)
+    assert row.heures_insertion_objectif_charte == pytest.approx(400 + 100 + 100)
+    assert row.heures_insertion_objectif_declare == 400 + 200 + 300 + 50
+    assert row.heures_insertion_objectif == pytest.approx(400 + 100 + 300 + 100)  # charter's, else declared
+    assert (row.n_marches_objectif_ecart, row.n_marches_objectif_sous_charte, row.n_marches_objectif_declare_seul,
+            row.n_marches_sans_objectif) == (2, 1, 1, 0)
+    assert row.taux_realisation_objectif == pytest.approx(realised / 900)
+    assert row.part_heures_insertion == pytest.approx(realised / 7000)
+    assert row.part_tpe_pme == pytest.approx(450_000 / 2_000_000) and row.objectif_tpe_pme_atteint is True
 
 
 def test_contracts_with_social_clauses_count_each_contract_once_in_total(spark, marches):
     m = marches.withColumn("code_cpv", F.lit("45210000")).withColumn("procedure", F.lit("Procédure adaptée"))
     buyers = spark.createDataFrame([("B1", "COMMUNE")], "siret string, categorie_acheteur string")
-    got = defaultdict(lambda: [0, 0.0])
+    got = defaultdict(lambda: [0, 0.0, 0])
     for r in gi.marches_clauses(m, buyers, THRESHOLD).collect():
         got[(r.annee, r.consideration_sociale)][0] += r.n_marches
         got[(r.annee, r.consideration_sociale)][1] += r.montant
-    totals = defaultdict(lambda: [0, 0.0])
-    for _, _, _, d, amount, _, _ in MARCHES:
-        totals[d.year][0] += 1
-        totals[d.year][1] += amount
-    assert {y: tuple(v) for y, v in totals.items()} == {y: tuple(got[(y, "TOUTES")]) for y in totals}
-    assert got[(2024, "CLAUSE_SOCIALE")] == [2, 110.0] and got[(2023, "INCONNU")] == [1, 7.0]
+        got[(r.annee, r.consideration_sociale)][2] += r.n_marches_montant_exclu
+    assert {y: tuple(got[(y, "TOUTES")]) for y in (2023, 2024)} == {2023: (1, 7.0, 0), 2024: (4, 160.0, 1)}
+    # u5 is counted, its placeholder amount is not summed
+    assert got[(2024, "CLAUSE_SOCIALE")] == [3, 110.0, 1] and got[(2023, "INCONNU")] == [1, 7.0, 0]
 
 
 def test_structures_presence_and_shares(spark, marches, frames):

@@ -37,7 +37,7 @@ def bronze_rows(spark, records, fmt="2022"):
 
 CASES = {
     "decp.acheteur_siret": {"acheteur": {"id": "21750001630066"}},
-    "decp.montant_plausible": {"montant": 1.0e17},
+    "decp.montant_present": {"montant": "NC"},
     "decp.duree_mois_valid": {"dureeMois": 360},
     "decp.date_notification_valid": {"dateNotification": "5021-02-18"},
     "decp.publication_after_notification": {"datePublicationDonnees": "2024-01-01"},
@@ -59,7 +59,7 @@ def test_each_rule_sends_its_row_to_quarantine_with_a_message(spark):
         rule_ids, messages = got[f"R{i}" if rule_id != "decp.uid_present" else None]
         assert rule_id in rule_ids, (rule_id, rule_ids)
         assert all(messages), rule_id
-    assert got["R1"][1] == ["montant missing or outside [1 €, 15,000,000,000 €]: 1.0E17"]
+    assert got["R1"][1] == ["montant missing or not a number: 'NC' is not a number"]
     assert len(got) == len(CASES)
 
 
@@ -85,6 +85,54 @@ def test_modifications_are_kept_in_the_order_they_were_applied(spark):
         == [(1, 110000.0, 18, "2024-06-01"), (2, 130000.0, None, "2024-09-01")]
 
 
+def test_placeholder_and_absurd_amounts_are_counted_but_never_summed(spark):
+    records = [marche(id="OK", montant=100000), marche(id="P1", montant=123456789),
+               marche(id="P2", montant=999999999.0), marche(id="P3", montant=1.0e17),
+               marche(id="P4", montant=1234567890, titulaires=[
+                   {"titulaire": {"typeIdentifiant": "SIRET", "id": "55204599900869"}},
+                   {"titulaire": {"typeIdentifiant": "SIRET", "id": "44306184100047"}}])]
+    silver, titulaires, quarantine, _ = silver_marches.build(bronze_rows(spark, records), TODAY)
+    assert quarantine.count() == 0  # no contract refused for its amount
+    got = {r.id: (r.montant, r.montant_publie, r.montant_exclu_motif) for r in silver.collect()}
+    assert got == {"OK": (100000.0, 100000.0, None), "P1": (None, 123456789.0, "PLACEHOLDER"),
+                   "P2": (None, 999999999.0, "PLACEHOLDER"), "P3": (None, 1.0e17, "HORS_BORNES"),
+                   "P4": (None, 1234567890.0, "PLACEHOLDER")}
+    assert quality.audit(silver, silver_marches.silver_contract(TODAY)) == []
+    shares = {(r.uid[-2:], r.titulaire_rank): r.montant_part for r in titulaires.collect()}
+    assert shares == {("OK", 1): 100000.0, ("P1", 1): None, ("P2", 1): None, ("P3", 1): None, ("P4", 1): None,
+                      ("P4", 2): None}
+    gold = {(r.departement, r.consideration_sociale): (r.nb_marches, r.montant_total, r.nb_marches_montant_exclu)
+            for r in gold_marches.build(silver).collect()}
+    assert gold == {("93", "CLAUSE_SOCIALE"): (5, 100000.0, 4), ("93", "TOUTES"): (5, 100000.0, 4)}
+
+
+def test_a_contract_held_by_a_non_siret_holder_is_kept(spark):
+    records = [marche(id="V1", titulaires=[{"titulaire": {"typeIdentifiant": "TVA-intracommunautaire",
+                                                          "id": "DE814864138"}}]),
+               marche(id="V2", titulaires=[{"titulaire": {"typeIdentifiant": "HORS_UE", "id": "CHE-123.456.789"}}]),
+               marche(id="V3", titulaires=[{"titulaire": {"typeIdentifiant": "TVA", "id": "FR12345678901"}},
+                                           {"titulaire": {"typeIdentifiant": "SIRET", "id": "55204599900869"}}])]
+    silver, titulaires, quarantine, _ = silver_marches.build(bronze_rows(spark, records), TODAY)
+    assert quarantine.count() == 0 and sorted(r.id for r in silver.collect()) == ["V1", "V2", "V3"]
+    got = sorted((r.uid[-2:], r.type_identifiant, r.titulaire_id, r.montant_part) for r in titulaires.collect())
+    assert got == [("V1", "TVA", "DE814864138", 100000.0), ("V2", "HORS-UE", "CHE-123456789", 100000.0),
+                   ("V3", "SIRET", "55204599900869", 50000.0), ("V3", "TVA", "FR12345678901", 50000.0)]
+
+
+def test_duplicates_are_keyed_on_the_official_uid_buyer_siret_and_contract_id(spark):
+    other_buyer = "21930066200018"  # another valid SIRET: same contract id, another contract
+    records = [marche(id="X", montant=100000, datePublicationDonnees="2024-03-20"),
+               marche(id="X", montant=130000, datePublicationDonnees="2024-05-01",  # same uid, other holder
+                      titulaires=[{"titulaire": {"typeIdentifiant": "SIRET", "id": "44306184100047"}}]),
+               marche(id="X", acheteur={"id": other_buyer}, montant=70000)]
+    silver, titulaires, quarantine, _ = silver_marches.build(bronze_rows(spark, records), TODAY)
+    assert sorted((r.uid, r.montant) for r in silver.collect()) == [
+        (f"{VALID_SIRET}X", 130000.0), (f"{other_buyer}X", 70000.0)]
+    assert [(r.uid, r.rule_ids) for r in quarantine.collect()] == [(f"{VALID_SIRET}X", ["decp.duplicate"])]
+    assert sorted((r.uid, r.titulaire_id) for r in titulaires.collect()) == [
+        (f"{VALID_SIRET}X", "44306184100047"), (f"{other_buyer}X", "55204599900869")]
+
+
 def test_titulaire_shares_never_exceed_the_contract_amount(spark):
     three = [{"titulaire": {"typeIdentifiant": "SIRET", "id": s}}
              for s in ("55204599900869", "44306184100047", "35600000000048")]
@@ -108,6 +156,8 @@ def test_gold_counts_each_contract_once_per_category_and_once_in_total(spark):
         marche(id="B", considerationsSociales={"considerationSociale": ["Pas de considération sociale"]},
                montant=50000),
         marche(id="C", lieuExecution={"code": "11", "typeCode": "Code région"}, montant=10),
+        marche(id="D", lieuExecution={"code": "93999", "typeCode": "Code commune"}, montant=20),  # no such commune
+        marche(id="E", lieuExecution={"code": "93", "typeCode": "Code région"}, montant=40),  # PACA, not the 93
     ]
     silver, _, _, _ = silver_marches.build(bronze_rows(spark, records), TODAY)
     gold = {(r.departement, r.consideration_sociale): (r.nb_marches, r.montant_total)
@@ -115,7 +165,7 @@ def test_gold_counts_each_contract_once_per_category_and_once_in_total(spark):
     assert gold == {
         ("93", "CLAUSE_SOCIALE"): (1, 100000.0), ("93", "CRITERE_SOCIAL"): (1, 100000.0),
         ("93", "AUCUNE"): (1, 50000.0), ("93", "TOUTES"): (2, 150000.0),
-        ("NON_VENTILE", "CLAUSE_SOCIALE"): (1, 10.0), ("NON_VENTILE", "TOUTES"): (1, 10.0),
+        ("NON_VENTILE", "CLAUSE_SOCIALE"): (3, 70.0), ("NON_VENTILE", "TOUTES"): (3, 70.0),
     }
 
 

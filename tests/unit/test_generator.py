@@ -130,3 +130,20 @@ def test_some_persons_are_followed_by_two_facilitators(tmp_path):
     assert summary.shared_participants > 0 and met >= summary.shared_participants * 0.8
     assert summary.hours_lines_split > 0 and summary.hours_corrected > 0
     assert list((tmp_path / "facilitateurs").glob("*_heures_*_rectificatif.csv"))
+
+
+def test_placeholder_amounts_and_foreign_holders_are_seeded_dirt(tmp_path):
+    dirt = DirtRates(**{**{k: 0.0 for k in DirtRates.__dataclass_fields__}, "placeholder_amount": 0.2,
+                        "foreign_titulaire": 0.2})
+    summary = generate_all(tmp_path / "a", 200, START, END, seed=3, decp_dirt=dirt, sources=("decp",))
+    records = [normalize_marche(json.loads(r.record_json), r.decp_format)
+               for f in sorted((tmp_path / "a" / "decp").iterdir()) for r in parse_document(f.read_bytes())]
+    assert len(records) == summary.decp_records == 200
+    excluded = [r for r in records if r["montant_exclu_motif"]]
+    foreign = [r for r in records if any(t["type_identifiant"] != "SIRET" for t in r["titulaires"])]
+    assert 20 < len(excluded) < 60 and 20 < len(foreign) < 60  # about 20 % each
+    assert all(r["montant"] is None and r["montant_exclu_motif"] == "PLACEHOLDER" for r in excluded)
+    assert {t["type_identifiant"] for r in foreign for t in r["titulaires"]} <= {"SIRET", "TVA", "HORS-UE"}
+    assert not [r for r in records if r["issues"]]  # readable dirt: nothing to refuse
+    generate_all(tmp_path / "b", 200, START, END, seed=3, decp_dirt=dirt, sources=("decp",))
+    assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")  # seeded

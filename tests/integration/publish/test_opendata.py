@@ -117,9 +117,18 @@ def test_extended_decp_json_validates_against_the_official_schema(opendata, spar
 
 COUNT_COLUMN = re.compile(r"^(population|nb_.*|n_.*|observatoire_n_personnes.*|emploi_.*|sortie_positive)$")
 NOT_AGGREGATE = {"observatoire_n_modifications", "observatoire_n_titulaires_structures_inclusion"}
-# The sheets' contract counts are public DECP data (decision 97): only persons make their rows small.
-PUBLIC_COUNTS = {"fiches_acheteurs": {"n_marches", "n_marches_consideration_sociale"},
-                 "fiches_territoires": {"n_marches", "n_marches_consideration_sociale"}}
+# The sheets' contract counts are public DECP data (decision 97): only persons make their rows small. So are
+# the counts of contracts that say what a figure leaves out (decision 146): excluded amounts, the share's
+# exclusions, Grand Paris objectives that differ; they never make a row small.
+EXCLUDED_AMOUNTS = {"n_marches_montant_exclu"}
+PUBLIC_COUNTS = {"fiches_acheteurs": {"n_marches", "n_marches_consideration_sociale"} | EXCLUDED_AMOUNTS,
+                 "fiches_territoires": {"n_marches", "n_marches_consideration_sociale"} | EXCLUDED_AMOUNTS,
+                 "marches_par_mois_departement": {"nb_marches_montant_exclu"},
+                 "marches_clauses": EXCLUDED_AMOUNTS,
+                 "part_marches_consideration_sociale": {"n_exclus_declaration_absente", "n_exclus_acheteur_hors_idf",
+                                                        "n_exclus_montant_inconnu", "n_exclus_sous_seuil"},
+                 "charte_grand_paris": {"n_marches_objectif_ecart", "n_marches_objectif_sous_charte",
+                                        "n_marches_objectif_declare_seul", "n_marches_sans_objectif"}}
 
 
 def test_no_small_cell_in_any_published_file(opendata):

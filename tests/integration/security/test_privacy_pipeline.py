@@ -78,7 +78,7 @@ def test_hostile_files_are_quarantined_with_a_reason_and_the_rest_loads(spark, l
     quarantined = {json.loads(r.record_json).get("id"): r for r in rows(spark, settings, "quarantine/marches")
                    .collect() if r.record_json}
     assert silver["S1"].objet == "\ufffdx\ufffd"  # lone surrogates replaced, the rest of the text kept
-    assert {"decp.montant_plausible", "decp.duree_mois_valid"} <= set(quarantined["H1"].rule_ids)
+    assert {"decp.montant_present", "decp.duree_mois_valid"} <= set(quarantined["H1"].rule_ids)
     assert all(len(m) < 500 for m in quarantined["H1"].messages)  # a 4,000-digit amount is cut in messages
     for (source, name), _ in HOSTILE_TABULAR.items():
         entry = next(e for e in read_manifest(settings, source) if e["original_name"] == name)

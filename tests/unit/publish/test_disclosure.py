@@ -118,6 +118,28 @@ def test_official_examples_conform_to_the_official_schema():
                                        od.official_schema()["definitions"]["marche"]))
 
 
+def test_holders_identified_by_a_variant_of_an_official_type_stay_in_the_extended_decp():
+    doc = json.loads((PROJECT_ROOT / "samples/decp/format-2022-v2/json_marches_avec_modifications.json")
+                     .read_text(encoding="utf-8"))
+    marche = od.official_schema()["definitions"]["marche"]
+    for published, official in (("TVA-intracommunautaire", "TVA"), ("TVA intracommunautaire", "TVA"),
+                                ("HORS_UE", "HORS-UE"), ("FRW", "FRWF"), ("tva", "TVA")):
+        rec = dict(doc["marches"]["marche"][0],
+                   titulaires=[{"titulaire": {"typeIdentifiant": published, "id": "DE814864138"}}])
+        typed = od.conform(rec, marche)
+        assert typed["titulaires"] == [{"titulaire": {"typeIdentifiant": official, "id": "DE814864138"}}]
+        assert od.record_errors(typed) == [], published
+    # titulaires nested in lists (real files, generator dirt) are one list of wrapped titulaires
+    nested = dict(doc["marches"]["marche"][0], titulaires=[[{"titulaire": {"typeIdentifiant": "SIRET",
+                                                                          "id": "55204599900869"}}, {}]])
+    typed = od.conform(nested, marche)
+    assert typed["titulaires"] == [{"titulaire": {"typeIdentifiant": "SIRET", "id": "55204599900869"}}]
+    assert od.record_errors(typed) == []
+    # a value no list knows is kept as published (and fails validation): nothing is invented
+    rec = dict(doc["marches"]["marche"][0], titulaires=[{"titulaire": {"typeIdentifiant": "DUNS", "id": "1"}}])
+    assert od.record_errors(od.conform(rec, marche))
+
+
 def test_fast_validator_agrees_with_jsonschema_on_real_and_broken_records():
     """fastjsonschema only clears records quickly: it must accept exactly what jsonschema accepts."""
     from jsonschema import Draft7Validator
