@@ -41,7 +41,7 @@ class Declaration:
     facilitateur: str
     path: str
     columns: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)  # (entity, column) -> headers
-    values: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (entity, column) -> folded label -> code
+    values: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # -> folded label -> code
 
 
 def _field(key: object, columns: Mapping[str, tuple[str, ...]]) -> tuple[tuple[str, str] | None, str]:
