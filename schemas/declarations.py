@@ -108,6 +108,8 @@ def _parse(path: Path, data: object, columns: Mapping[str, tuple[str, ...]], cod
             problems.append(f"{where}: key 'values.{key}': this column is not coded on a referential list; "
                             f"values can be mapped for {', '.join(code_lists)}")
             continue
+        if pairs is None:  # listed with no label yet (a draft): nothing mapped
+            continue
         if not isinstance(pairs, dict):
             problems.append(f"{where}: key 'values.{key}': expected a mapping {{label in the files: code}}")
             continue

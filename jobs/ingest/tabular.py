@@ -22,7 +22,8 @@ from itertools import islice
 from typing import BinaryIO
 
 from jobs.core.privacy import pseudonymize
-from schemas.sources import Column, Entity, SourceContract
+from jobs.core.settings import Settings
+from schemas.sources import Column, Entity, SourceContract, source_contract
 
 DELIMITERS = (";", ",", "\t", "|")
 MAX_FIELD = 1_000_000
@@ -35,6 +36,12 @@ BOM = codecs.BOM_UTF8
 Source = bytes | Callable[[], BinaryIO]  # the bytes, or a function opening the file (read twice)
 
 csv.field_size_limit(MAX_FIELD)
+
+
+def contract_for(settings: Settings, source: str) -> SourceContract:
+    """A source's contract with the facilitators' declarations of ``OBS_SOURCES_DIR`` (default: the
+    repository's); raises ``DeclarationError`` when a declaration is wrong."""
+    return source_contract(source, settings.sources_dir or None)
 
 
 class TabularFileError(ValueError):
