@@ -37,7 +37,7 @@ JOBS = {
     "publish": "jobs.publish.publication",
     "run_report": "jobs.ops.run_report", "monitoring": "jobs.ops.monitoring", "maintenance": "jobs.ops.maintenance",
     "rotate_key": "jobs.ops.rotate_key", "locks": "jobs.core.locks",
-    "profile": "jobs.ingest.profile", "declared_values": "jobs.silver.declared_values",
+    "profile": "jobs.ingest.profile",
 }
 
 
@@ -186,7 +186,7 @@ def requalify(facilitateur: str, run_id: str, settings: Settings | None = None) 
     settings = settings or Settings.from_env()
     ctx = _ctx(run_id, settings)
     check_declarations(settings)
-    values = job("declared_values")
+    values = importlib.import_module("jobs.silver.declared_values")
     from jobs.ingest.tabular import contract_for
 
     known = values.facilitators_in_bronze(ctx.spark, settings, contract_for(settings, "facilitateurs"))
