@@ -13,8 +13,9 @@
   transformed with the next monthly load (or trigger `observatoire_transform` by hand).
 * `observatoire_profile` (manual, parameters `file`, `facilitateur`, `write_declaration`): what a facilitator's
   new export holds (columns recognised or not, labels to map), and optionally a draft declaration.
-* `observatoire_requalify` (manual, parameter `facilitateur`): after a steward changed a declaration, silver
-  and gold rebuilt from bronze (nothing landed again); emits `gold`, so the publication follows.
+* `observatoire_requalify` (manual, parameters `facilitateur`, `reload`): after a steward changed a
+  declaration, its refused files read again, then silver and gold rebuilt from bronze (nothing landed again);
+  emits `gold`, so the publication follows.
 
 Every task that writes Delta tables runs in the pool of its table family (`lake_bronze` for bronze and the
 file quarantine, `lake_transform` for silver, quarantines, quality and gold; one slot each: `make airflow-db`
@@ -186,12 +187,14 @@ with DAG(
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["onboarding", "facilitateurs", "silver", "gold"],
-    params={"facilitateur": Param("", type="string", description="the facilitator whose declaration changed")},
+    params={"facilitateur": Param("", type="string", description="the facilitator whose declaration changed"),
+            "reload": Param(False, type="boolean", description="read its loaded files again too (a columns: "
+                                                                "change); its refused files are always read again")},
     doc_md=__doc__,
 ):
     @task(pool=POOL_TRANSFORM, outlets=[GOLD])
     def requalify() -> dict:
-        return pipeline.requalify(_param("facilitateur") or "", _run_id())
+        return pipeline.requalify(_param("facilitateur") or "", _run_id(), reload=bool(_param("reload")))
 
     requalify()
 

@@ -178,28 +178,34 @@ def profile(path: str, facilitateur: str | None = None, write_declaration: str |
     return job("profile").run(ctx, path, facilitateur, write_declaration)
 
 
-def requalify(facilitateur: str, run_id: str, settings: Settings | None = None) -> dict:
-    """After a steward changed a facilitator's declaration (``values:``): silver, entity resolution and the gold
-    indicators rebuilt from bronze, files neither landed nor read again. Silver is a function of all of bronze,
-    so every facilitator is rebuilt (the others come out unchanged); the report gives this facilitator's labels
-    still to map, before and after."""
+def requalify(facilitateur: str, run_id: str, settings: Settings | None = None, reload: bool = False) -> dict:
+    """After a steward changed a facilitator's declaration: silver, entity resolution and the gold indicators
+    rebuilt from bronze, nothing landed again. Its files refused at bronze are read again first (a header it
+    now declares); with ``reload``, its loaded files too (their bronze rows replaced: a ``columns:`` change).
+    A ``values:`` change needs neither: bronze keeps the raw labels, the mapping is applied at silver. Silver is
+    a function of all of bronze, so every facilitator is rebuilt (the others come out unchanged); the report
+    gives this facilitator's labels still to map, before and after."""
     settings = settings or Settings.from_env()
     ctx = _ctx(run_id, settings)
     check_declarations(settings)
     values = importlib.import_module("jobs.silver.declared_values")
     from jobs.ingest.tabular import contract_for
 
-    known = values.facilitators_in_bronze(ctx.spark, settings, contract_for(settings, "facilitateurs"))
+    contract = contract_for(settings, "facilitateurs")
+    forgotten = job("bronze_sources").forget_files(ctx.spark, settings, contract, facilitateur, loaded=reload)
+    stages = [bronze_source("facilitateurs", run_id, settings)] if any(forgotten.values()) else []
+    known = values.facilitators_in_bronze(ctx.spark, settings, contract)
     if facilitateur not in known:
         raise ValueError(f"no bronze row of facilitator {facilitateur!r} (known: {', '.join(sorted(known)) or 'none'})"
                          ": land and load its files first (bronze), requalify only re-reads bronze")
     before = values.values_to_map_of(ctx.spark, settings, facilitateur)
-    stages = [STAGES[name](run_id, settings) for name in REQUALIFY]
+    stages += [STAGES[name](run_id, settings) for name in REQUALIFY]
     after = values.values_to_map_of(ctx.spark, settings, facilitateur)
     return {"stage": "requalify", "facilitateur": facilitateur,
             "values_to_map_before": sum(r["rows"] for r in before),
             "values_to_map_after": sum(r["rows"] for r in after),
             "labels_to_map_before": len(before), "labels_to_map_after": len(after), "still_to_map": after[:50],
+            "bronze_rows_deleted_to_read_again": forgotten,
             "run_report": str(write_run_report(run_id, stages, settings))}
 
 
@@ -277,6 +283,8 @@ def main(argv: list[str] | None = None) -> None:
                                                "does not start with it")
     parser.add_argument("--write-declaration", metavar="PATH", help="profile: write a draft declaration there")
     parser.add_argument("--json", action="store_true", help="profile: print the profile as JSON")
+    parser.add_argument("--reload", action="store_true",
+                        help="requalify: read the facilitator's loaded files again too (after a columns: change)")
     parser.add_argument("--source", choices=SOURCES, default="decp", help="for download, land and bronze")
     parser.add_argument("--run-id", default=f"cli__{utc_now():%Y%m%dT%H%M%S}")
     parser.add_argument("--from", dest="since", metavar="YYYY-MM", help="land and all: first month folder")
@@ -308,7 +316,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.stage == "requalify":
         if not args.facilitateur:
             parser.error("requalify needs --facilitateur <id>")
-        out = requalify(args.facilitateur, args.run_id)
+        out = requalify(args.facilitateur, args.run_id, reload=args.reload)
     elif args.stage == "rotate-key":
         settings = Settings.from_env()
         if args.new_local_key:

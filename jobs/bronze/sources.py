@@ -21,6 +21,7 @@ key rotation that deleted the person-level tables, reloads only the tables that 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -361,6 +362,33 @@ def _load_python(ctx: RunContext, contract: SourceContract, entries: list[dict],
         return reports, refused, exports
     finally:
         parsed.unpersist()
+
+
+def forget_files(spark: SparkSession, settings: Settings, contract: SourceContract, facilitateur: str,
+                 loaded: bool = False) -> dict[str, int]:
+    """Make a facilitator's landed files pending again, to be read with its current declaration: those refused
+    at bronze (their ``quarantine/files`` rows deleted) and, with ``loaded``, those loaded too (their rows
+    deleted from the source's bronze tables). The raw files stay; nothing is landed again. Returns the rows
+    deleted per table (Delta keeps the deleted versions until VACUUM)."""
+    from delta.tables import DeltaTable
+
+    from jobs.core.locks import table_lock
+
+    mine = F.col("source_file").rlike(rf"/[0-9a-f]{{16}}_{re.escape(facilitateur)}_[^/]*$")
+    targets = [(FILE_QUARANTINE_TABLE, (F.col("source") == contract.name) & mine)]
+    if loaded:
+        targets += [(e.table, F.col("facilitateur") == facilitateur) for e in contract.entities.values()]
+    deleted = {}
+    for table, condition in targets:
+        uri = settings.table_uri(table)
+        if not table_exists(spark, uri):
+            continue
+        with table_lock(settings, table):
+            n = spark.read.format("delta").load(uri).filter(condition).count()
+            if n:
+                DeltaTable.forPath(spark, uri).delete(condition)
+        deleted[table] = n
+    return deleted
 
 
 def run(ctx: RunContext, source: str) -> list[dict]:
