@@ -101,8 +101,9 @@ def bronze_source(source: str, run_id: str, settings: Settings | None = None) ->
     if source == "decp":
         return _locked(ctx, "bronze_decp", job("bronze_decp").run)
     started = time.perf_counter()
-    tables = _locked(ctx, f"bronze_{source}", lambda c: job("bronze_sources").run(c, source))
-    return {"stage": f"bronze_{source}", "source": source, "tables": tables,
+    report = _locked(ctx, f"bronze_{source}", lambda c: job("bronze_sources").run(c, source))
+    return {"stage": f"bronze_{source}", "source": source, "tables": report["tables"],
+            **{k: v for k, v in report.items() if k == "one_file_exports"},
             "seconds": round(time.perf_counter() - started, 1)}
 
 

@@ -391,11 +391,12 @@ def forget_files(spark: SparkSession, settings: Settings, contract: SourceContra
     return deleted
 
 
-def run(ctx: RunContext, source: str) -> list[dict]:
+def run(ctx: RunContext, source: str) -> dict:
     """Reads the landed files of a tabular source (facilitators, Grand Paris, structures, SIRENE) not yet
     loaded; writes (appends) their rows to ``bronze/<source>_<entity>`` (canonical columns as text, person ids
     pseudonymised, lineage of each file's layout and dialect) and refuses unreadable or unrecognised files whole
-    into ``quarantine/files``. A facilitator's one-file export feeds every table its headers carry."""
+    into ``quarantine/files``. A facilitator's one-file export feeds every table its headers carry. Returns
+    the tables' reports (``tables``) and, per one-file export, its lines, rows and dialect (``one_file_exports``)."""
     spark, settings, load_id, now = ctx.spark, ctx.settings, ctx.run_id, ctx.now
     contract = contract_for(settings, source)  # wrong declarations raise here, before anything is read
     entries, fed, unknown = pending(spark, settings, contract)
@@ -423,6 +424,4 @@ def run(ctx: RunContext, source: str) -> list[dict]:
         reports.append({"table": f"quarantine/files ({source})", "files": len(unknown), "rows_in": len(unknown),
                         "rows_written": 0, "rows_quarantined": len(unknown),
                         "details": {"files_not_recognised": [e.get("original_name") for e in unknown]}})
-    if exports:
-        reports.append({"one_file_exports": exports})
-    return reports
+    return {"tables": reports, **({"one_file_exports": exports} if exports else {})}

@@ -55,11 +55,13 @@ def lakes(spark, tmp_path_factory):
         settings = local_settings_at(root / layout, sources_dir=str(declarations))
         generate_all(settings.inbox_path, 160, date(2025, 1, 1), date(2025, 8, 1), seed=19, facilitator_dirt=DIRT,
                      sources=("decp", "facilitateurs"), wide_facilitators=wide)
-        for source in ("decp", "facilitateurs"):
+        sources = ("decp", "facilitateurs") if wide else ("facilitateurs",)
+        for source in sources:
             pipeline.land_source(source, "load_1", settings)
-        bronze = pipeline.bronze_sources("load_1", settings, ("decp", "facilitateurs"))
-        stages = [*bronze, *pipeline.transform("load_1", settings)]
-        report = pipeline.write_run_report("load_1", stages, settings)
+        bronze = pipeline.bronze_sources("load_1", settings, sources)
+        # the whole transform where requalify will run (it needs DECP's silver), the facilitators' silver elsewhere
+        transformed = pipeline.transform("load_1", settings) if wide else [pipeline.silver_sources("load_1", settings)]
+        report = pipeline.write_run_report("load_1", [*bronze, *transformed], settings)  # raises when unbalanced
         out[layout] = (settings, bronze, report)
     return out
 
@@ -87,16 +89,15 @@ def test_a_one_file_export_declared_outside_the_repository_gives_the_six_file_si
         "facilitateur = 'clause93'").select("source_layout", "source_encoding", "source_delimiter",
                                             "source_line_ending", "source_decimal", "source_date_formats").distinct()
     assert [tuple(r) for r in lineage.collect()] == [
-        ("wide:operations+entreprises+participants+contrats+heures+sorties", "cp1252", ";", "CRLF", ",",
-         "dd/mm/yyyy,mm/yyyy")]
+        ("wide:operations+entreprises+participants+contrats+heures", "cp1252", ";", "CRLF", ",",
+         "dd/mm/yyyy,mm/yyyy")]  # no outcome yet: eight months are too few for a six-month situation
     [facilitateurs] = [b for b in bronze if b["source"] == "facilitateurs"]
-    [export] = next(t for t in facilitateurs["tables"] if "one_file_exports" in t)["one_file_exports"]
+    [export] = facilitateurs["one_file_exports"]
     assert export["file"] == "clause93_export_2025.csv" and export["dropped_columns"] == ["Nom", "Prénom",
                                                                                           "Téléphone"]
     heures_report = next(t for t in facilitateurs["tables"] if t.get("table") == "bronze/facilitateurs_heures")
     assert heures_report["details"]["from_one_file_exports"]["rows"] == export["rows"]["heures"]
-    assert all(t["rows_in"] == t["rows_written"] + t["rows_quarantined"] for t in facilitateurs["tables"]
-               if "table" in t)
+    assert all(t["rows_in"] == t["rows_written"] + t["rows_quarantined"] for t in facilitateurs["tables"])
 
 
 def test_the_wide_file_is_loaded_once(lakes):

@@ -140,6 +140,19 @@ def test_a_wide_cp1252_export_is_split_into_its_entities(declared):
                              "merged": {"operations": 2, "participants": 1, "contrats": 1}, "lines_without_value": 1}
 
 
+def test_outcomes_of_a_wide_file_are_kept_once_per_contract_and_only_when_known(declared):
+    data = ("Id contrat;Id participant;Mois;Heures;Date de la situation;Situation à 6 mois\n"
+            "C1;P1;01/2025;10;;\nC1;P1;02/2025;12;15/09/2025;emploi durable\n"
+            "C2;P1;02/2025;7;15/09/2025;emploi durable\nC2;P1;03/2025;7;15/09/2025;emploi durable\n").encode()
+    reading = read_file(data, declared, declared.match("mdef93_suivi.csv"), KEY)
+    assert reading.entities == ["heures", "sorties"]
+    got = records_of(reading)
+    p1 = pseudonymize(KEY, "facilitateurs:mdef93", "P1")
+    assert [(i, r["participant_id"], r["contrat_id"], r["date_situation"], r["situation"]) for i, r in got["sorties"]] \
+        == [(1, p1, "C1", "15/09/2025", "emploi durable"), (2, p1, "C2", "15/09/2025", "emploi durable")]
+    assert len(got["heures"]) == 4 and reading.stats["merged"] == {"sorties": 1}
+
+
 def test_an_ambiguous_header_refuses_the_file_and_asks_for_a_declaration(declared):
     undeclared = declared.with_declarations({})
     data = "Id operation;SIRET acheteur;Type;Article;Date de début;Objectif heures;Id contrat;Id participant;" \
