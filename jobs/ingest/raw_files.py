@@ -43,13 +43,13 @@ def spark_path(uri: str) -> str:
 
 
 def read_files(spark: SparkSession, entries: list[dict]) -> DataFrame:
-    """(source_file, source_sha256, original_name, uri) of the given manifest entries, one row per file,
+    """(source_file, source_sha256, original_name, uri, size) of the given manifest entries, one row per file,
     spread over the session's cores. No content: each Python worker opens its files itself
     (``ObjectStore.open``), so a file's bytes never go through the JVM, whatever its size."""
     parts = max(1, min(len(entries), spark.sparkContext.defaultParallelism))
     return spark.createDataFrame(
-        [(e["uri"], e["sha256"], e.get("original_name", ""), e["uri"]) for e in entries],
-        "source_file string, source_sha256 string, original_name string, uri string",
+        [(e["uri"], e["sha256"], e.get("original_name", ""), e["uri"], e.get("size")) for e in entries],
+        "source_file string, source_sha256 string, original_name string, uri string, size long",
     ).repartition(parts)
 
 
