@@ -45,3 +45,13 @@ def test_parquet_cells_are_scanned_one_by_one(tmp_path):
     report = scan(lake, tmp_path / "output")
     assert [(f.category, f.where) for f in report.findings] == [("name", "gold/t/part-0.parquet [n]")]
     assert report.identifiers_searched["person_ids"] == 1 and report.files_scanned == 1
+
+
+def test_identifiers_of_a_one_file_export_are_collected_too(tmp_path):
+    raw = tmp_path / "lake" / "raw" / "facilitateurs" / "landed_date=2026-11-28"
+    raw.mkdir(parents=True)
+    (raw / "0123456789abcdef_mdef93_export_2025-03.csv").write_bytes(
+        ("Id operation;Id contrat;Id participant;Nom;Prénom;Mois;Heures\n"
+         "OP1;C1;P-77;Girard;Noémie;03/2025;35\n").encode("cp1252"))
+    ids, n_files = collect_identifiers(tmp_path / "lake" / "raw")
+    assert n_files == 1 and ids.person_ids == {"P-77"} and ids.names == {"Girard", "Noémie"}
