@@ -91,7 +91,7 @@ def test_a_one_file_export_declared_outside_the_repository_gives_the_six_file_si
     assert [tuple(r) for r in lineage.collect()] == [
         ("wide:operations+entreprises+participants+contrats+heures", "cp1252", ";", "CRLF", ",",
          "dd/mm/yyyy,mm/yyyy")]  # no outcome yet: eight months are too few for a six-month situation
-    [facilitateurs] = [b for b in bronze if b["source"] == "facilitateurs"]
+    [facilitateurs] = [b for b in bronze if b["stage"] == "bronze_facilitateurs"]
     [export] = facilitateurs["one_file_exports"]
     assert export["file"] == "clause93_export_2025.csv" and export["dropped_columns"] == ["Nom", "Prénom",
                                                                                           "Téléphone"]
@@ -129,7 +129,8 @@ def test_profile_then_mapping_then_requalify_takes_the_line_out_of_quarantine(la
         ops = spark.read.format("delta").load(settings.table_uri("silver/operations")).filter(
             "facilitateur = 'clause93' and modalite_juridique = 'CLAUSE_EXECUTION_L2112_2'")
         assert ops.count() == n_refused
-        bronze = spark.read.format("delta").load(settings.table_uri("bronze/facilitateurs_operations"))
+        bronze = spark.read.format("delta").load(settings.table_uri("bronze/facilitateurs_operations")).filter(
+            "facilitateur = 'clause93'")
         assert bronze.filter(F.col("modalite_juridique") == UNKNOWN_LABEL).count() == n_refused  # raw label kept
         assert bronze.select("load_id").distinct().count() == 1  # nothing loaded again
         assert pipeline.profile(str(export), settings=settings)["unmapped"] == [
