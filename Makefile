@@ -17,7 +17,7 @@ airflow-db: setup  ## Airflow metadata (SQLite) and the pools of the lake's tabl
 	@$(AIRFLOW_ENV) && $(ROOT)/.venv/bin/airflow pools import $(ROOT)/infra/airflow/pools.json >/dev/null
 
 generate: setup  ## synthetic files of the five sources (+ the official DECP examples) into the inbox
-	@$(AIRFLOW_ENV) && mkdir -p $(ROOT)/.airflow && $(PY) -m generator --contracts $(DEMO_CONTRACTS) --with-samples --progress > $(ROOT)/.airflow/generator.json
+	@$(AIRFLOW_ENV) && mkdir -p $(ROOT)/.airflow && $(PY) -m generator --contracts $(DEMO_CONTRACTS) --with-samples --wide clause93 --progress > $(ROOT)/.airflow/generator.json
 
 demo: setup  ## the whole pipeline through Airflow on the local lake (./lake, ./output), one line per stage
 	@DEMO_CONTRACTS=$(DEMO_CONTRACTS) DEMO_DATE=$(DEMO_DATE) bash $(ROOT)/infra/demo.sh

@@ -34,17 +34,25 @@ def _pss_bytes(p: psutil.Process) -> int:
     return p.memory_info().rss
 
 
-def tree_rss_bytes() -> int:
-    """Memory of the process tree: PSS of the Python processes (Spark's workers are forked from one daemon
-    and share pages: a sum of RSS counts those pages in each); RSS of the JVM, whose pages are private
-    (PSS = RSS within 0.1 % here) and whose PSS takes ~0.1 s of kernel time to read."""
-    total = 0
+def tree_memory() -> tuple[int, int]:
+    """(memory of the process tree, of its JVMs alone): PSS of the Python processes (Spark's workers are
+    forked from one daemon and share pages: a sum of RSS counts those pages in each); RSS of the JVM, whose
+    pages are private (PSS = RSS within 0.1 % here) and whose PSS takes ~0.1 s of kernel time to read."""
+    total = java = 0
     for p in _tree():
         try:
-            total += p.memory_info().rss if p.name().startswith("java") else _pss_bytes(p)
+            if p.name().startswith("java"):
+                rss = p.memory_info().rss
+                total, java = total + rss, java + rss
+            else:
+                total += _pss_bytes(p)
         except psutil.Error:
             continue
-    return total
+    return total, java
+
+
+def tree_rss_bytes() -> int:
+    return tree_memory()[0]
 
 
 @dataclass
@@ -52,6 +60,7 @@ class Measure:
     wall_s: float = 0.0
     cpu_s: float = 0.0
     peak_rss_mib: float = 0.0
+    peak_jvm_rss_mib: float = 0.0  # the Spark driver's JVM (its executors too in local mode)
     extra: dict = field(default_factory=dict)
 
 
@@ -59,7 +68,7 @@ class Sampler:
     """A daemon thread that keeps the peak RSS of the process tree since the last ``reset``."""
 
     def __init__(self, interval: float = 0.25):
-        self.interval, self.peak = interval, 0
+        self.interval, self.peak, self.peak_java = interval, 0, 0
         self._cpu: dict[tuple[int, float], float] = {}  # (pid, start time) -> CPU seconds at its last sample
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -80,12 +89,13 @@ class Sampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss_bytes())
+            total, java = tree_memory()
+            self.peak, self.peak_java = max(self.peak, total), max(self.peak_java, java)
             self.cpu_seconds()
             self._stop.wait(self.interval)
 
     def reset(self) -> None:
-        self.peak = tree_rss_bytes()
+        self.peak, self.peak_java = tree_memory()
 
     def stop(self) -> None:
         self._stop.set()
@@ -103,4 +113,6 @@ def measured(sampler: Sampler):
     finally:
         m.wall_s = round(time.perf_counter() - t0, 2)
         m.cpu_s = round(sampler.cpu_seconds() - cpu0, 2)
-        m.peak_rss_mib = round(max(sampler.peak, tree_rss_bytes()) / 2**20, 1)
+        total, java = tree_memory()
+        m.peak_rss_mib = round(max(sampler.peak, total) / 2**20, 1)
+        m.peak_jvm_rss_mib = round(max(sampler.peak_java, java) / 2**20, 1)

@@ -230,6 +230,72 @@ def bench_scale(label: str, n: int, args, sampler: Sampler) -> dict:
     return result
 
 
+def _jvm_heap(spark, reset: bool = False) -> tuple[int, int]:
+    """(peak bytes used by the driver JVM's heap pools since the last reset, its maximum heap): the JVM's own
+    account, an upper bound (each pool's peak, summed)."""
+    jvm = spark.sparkContext._jvm
+    pools = [p for p in jvm.java.lang.management.ManagementFactory.getMemoryPoolMXBeans()
+             if p.getType().toString() == "Heap memory"]
+    if reset:
+        for p in pools:
+            p.resetPeakUsage()
+    return sum(p.getPeakUsage().getUsed() for p in pools), jvm.java.lang.Runtime.getRuntime().maxMemory()
+
+
+def bench_sirene(gb: float, args, sampler: Sampler) -> dict:
+    """A national-size SIRENE establishment stock (``generator/sirene.py``, official layout, seeded) landed
+    and loaded into bronze alone: wall time and memory (process tree, driver JVM, its heap)."""
+    from generator.sirene import write_stock
+    from jobs import pipeline
+    from jobs.core.settings import Settings
+    from jobs.core.spark import get_spark
+
+    label = f"sirene-{gb:g}gb"
+    work = Path(args.work_dir) / label
+    if work.exists():
+        shutil.rmtree(work)
+    settings = settings_for(Settings.from_env(), work)
+    result: dict = {"scale": label, "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "machine": machine(), "spark_driver_memory": settings.spark_driver_memory,
+                    "memory_measure": "pss (process tree), rss (driver JVM)"}
+    with measured(sampler) as m:
+        result["file"] = write_stock(Path(settings.inbox_dir) / "sirene" / "StockEtablissement_utf8.csv",
+                                     int(gb * 1e9), args.seed)
+    result["generate"] = {"wall_s": m.wall_s, "peak_rss_mib": m.peak_rss_mib}
+    print(f"[bench {label}] generated {result['file']['bytes'] / 1e9:.2f} GB, {result['file']['lines']:,} lines "
+          f"in {m.wall_s} s", flush=True)
+    spark = get_spark(settings)
+    run_id = f"bench_{label}"
+    with measured(sampler) as m:
+        pipeline.land_source("sirene", run_id, settings)
+    result["land"] = {"wall_s": m.wall_s, "peak_rss_mib": m.peak_rss_mib}
+    _jvm_heap(spark, reset=True)
+    with measured(sampler) as m:
+        report = pipeline.bronze_source("sirene", run_id, settings)
+    heap, heap_max = _jvm_heap(spark)
+    [table] = [t for t in report["tables"] if t["table"] == "bronze/sirene_etablissements"]
+    result["bronze"] = {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_mib": m.peak_rss_mib,
+                        "peak_jvm_rss_mib": m.peak_jvm_rss_mib, "jvm_heap_peak_mib": round(heap / 2**20, 1),
+                        "jvm_heap_max_mib": round(heap_max / 2**20, 1), "rows": table["rows_written"],
+                        "rows_per_s": round(table["rows_written"] / m.wall_s) if m.wall_s else None,
+                        "report": report}
+    result["bronze_bytes"] = sum(f.stat().st_size for f in (work / "lake" / "bronze").rglob("*") if f.is_file())
+    result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def fmt_sirene(r: dict) -> str:
+    b, f = r["bronze"], r["file"]
+    return (f"SIRENE stock {f['bytes'] / 1e9:.2f} GB ({f['lines']:,} lines, StockEtablissement layout): landed in "
+            f"{r['land']['wall_s']} s, loaded into bronze in {b['wall_s']} s ({b['rows_per_s']:,} rows/s, "
+            f"{b['rows']:,} rows); peak memory: process tree {b['peak_rss_mib'] / 1024:.2f} GiB, driver JVM "
+            f"{b['peak_jvm_rss_mib'] / 1024:.2f} GiB RSS, its heap <= {b['jvm_heap_peak_mib'] / 1024:.2f} GiB of "
+            f"{b['jvm_heap_max_mib'] / 1024:.2f} GiB (spark.driver.memory {r['spark_driver_memory']})")
+
+
 def fmt_table(results: list[dict]) -> str:
     """The README table: one row per scale."""
     head = ("| scale | contracts | " + " | ".join(f"{s} s" for s in STAGES) + " | total s | CPU s | peak mem GiB "
@@ -301,7 +367,10 @@ def add_profiles(result_files: list[Path], event_logs: list[Path]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scales", default="10k,100k,1M", help=f"comma-separated, among {', '.join(SCALES)}")
+    parser.add_argument("--scales", default="10k,100k,1M",
+                        help=f"comma-separated, among {', '.join(SCALES)}; none: no pipeline scale")
+    parser.add_argument("--sirene-gb", type=float, default=0.0, metavar="GB",
+                        help="also load a SIRENE establishment stock of this size (e.g. 5), alone: time and memory")
     parser.add_argument("--monthly", default="10k,100k,1M",
                         help="scales that also load the first month alone (for the M+1 / first month ratio)")
     parser.add_argument("--full-bulk", action="store_true", help="also load the whole range at once")
@@ -331,7 +400,7 @@ def main() -> None:
     os.environ.setdefault("OBS_SPARK_CONF_spark__eventLog__dir", event_dir.as_uri())
     sampler = Sampler()
     written = []
-    for label in args.scales.split(","):
+    for label in [x for x in args.scales.split(",") if x and x != "none"]:
         started = time.perf_counter()
         result = bench_scale(label, SCALES[label], args, sampler)
         result["benchmark_wall_s"] = round(time.perf_counter() - started, 1)
@@ -340,14 +409,24 @@ def main() -> None:
         out.with_suffix(".partial.json").unlink(missing_ok=True)
         written.append(out)
         print(f"[bench {label}] written {out}", flush=True)
+    sirene = None
+    if args.sirene_gb > 0:
+        sirene = bench_sirene(args.sirene_gb, args, sampler)
+        out = RESULTS_DIR / "sirene" / f"{date.today():%Y-%m-%d}-{sirene['scale']}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(sirene, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+        print(f"[bench {sirene['scale']}] written {out}", flush=True)
     sampler.stop()
     from jobs.core.spark import get_spark
 
     get_spark().stop()  # flushes the event log
     add_profiles(written, sorted(event_dir.glob("*")))
-    results = latest_results()
-    write_chart(results, RESULTS_DIR / "bench.html")
-    print(fmt_table(results))
+    if written:
+        results = latest_results()
+        write_chart(results, RESULTS_DIR / "bench.html")
+        print(fmt_table(results))
+    if sirene:
+        print(fmt_sirene(sirene))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,11 @@
 * `observatoire_publish` (when `gold` was updated): `pipeline.publish` (dashboards and everything published).
 * `ingest_<source>` (manual): the same ingestion for one source, when a file arrives mid-month; it is
   transformed with the next monthly load (or trigger `observatoire_transform` by hand).
+* `observatoire_profile` (manual, parameters `file`, `facilitateur`, `write_declaration`): what a facilitator's
+  new export holds (columns recognised or not, labels to map), and optionally a draft declaration.
+* `observatoire_requalify` (manual, parameters `facilitateur`, `reload`): after a steward changed a
+  declaration, its refused files read again, then silver and gold rebuilt from bronze (nothing landed again);
+  emits `gold`, so the publication follows.
 
 Every task that writes Delta tables runs in the pool of its table family (`lake_bronze` for bronze and the
 file quarantine, `lake_transform` for silver, quarantines, quality and gold; one slot each: `make airflow-db`
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, Asset, TaskGroup, get_current_context, task
+from airflow.sdk import DAG, Asset, Param, TaskGroup, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from jobs import pipeline
@@ -147,6 +152,51 @@ for name in pipeline.SOURCES:
 
         downloaded, landed_one = landing(name)
         run_report(downloaded, landed_one, bronze_one(landed_one))
+
+
+def _param(name: str) -> str | None:
+    return get_current_context()["params"].get(name) or None
+
+
+with DAG(
+    dag_id="observatoire_profile",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    default_args=DEFAULT_ARGS,
+    tags=["onboarding", "facilitateurs"],
+    params={"file": Param("", type="string", description="the export: a path, or a name in the inbox's "
+                                                         "facilitateurs/ folder"),
+            "facilitateur": Param("", type="string", description="its id, when the file name does not start "
+                                                                 "with it"),
+            "write_declaration": Param("", type="string", description="where to write a draft declaration")},
+    doc_md=__doc__,
+):
+    @task
+    def profile() -> dict:
+        return pipeline.profile(_param("file") or "", _param("facilitateur"), _param("write_declaration"))
+
+    profile()
+
+
+with DAG(
+    dag_id="observatoire_requalify",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["onboarding", "facilitateurs", "silver", "gold"],
+    params={"facilitateur": Param("", type="string", description="the facilitator whose declaration changed"),
+            "reload": Param(False, type="boolean", description="read its loaded files again too (a columns: "
+                                                                "change); its refused files are always read again")},
+    doc_md=__doc__,
+):
+    @task(pool=POOL_TRANSFORM, outlets=[GOLD])
+    def requalify() -> dict:
+        return pipeline.requalify(_param("facilitateur") or "", _run_id(), reload=bool(_param("reload")))
+
+    requalify()
 
 
 with DAG(

@@ -2,6 +2,7 @@
 
     <inbox>/decp/decp_YYYY-MM.{json,xml}     DECP, 2019 format before 2024, 2022 format after
     <inbox>/facilitateurs/<fac>_<entity>_YYYY.csv   6 entities per facilitator, each in its own dialect
+    <inbox>/facilitateurs/<fac>_export_YYYY.csv     with --wide <fac>: one file carrying all its entities
     <inbox>/grand_paris/contrats_<owner>_YYYY.{xlsx,csv}
     <inbox>/structures/structures_inclusion_idf.csv
     <inbox>/sirene/Stock{Etablissement,UniteLegale}_extrait_idf.csv
@@ -39,6 +40,8 @@ def main() -> None:
     parser.add_argument("--monthly", action="store_true",
                         help="monthly deliveries: one facilitators' export per month, and every dated file "
                              "in <source>/<YYYY-MM>/ (the layout a run for month M lands from)")
+    parser.add_argument("--wide", default="", metavar="FAC[,FAC]",
+                        help="facilitators delivering one-file exports (e.g. clause93, cp1252 ';' decimal comma)")
     args = parser.parse_args()
     inbox = Path(args.inbox or Settings.from_env().inbox_dir)
     start = date.fromisoformat(args.start + "-01")
@@ -47,7 +50,8 @@ def main() -> None:
     started = time.perf_counter()
     summary = generate_all(inbox, args.contracts, start, end, seed=args.seed,
                            decp_dirt=DirtRates.clean() if args.clean else None, progress=args.progress,
-                           facilitator_period="month" if args.monthly else "year")
+                           facilitator_period="month" if args.monthly else "year",
+                           wide_facilitators=tuple(f for f in args.wide.split(",") if f))
     if args.with_samples:
         samples = (PROJECT_ROOT / "samples" / "decp").rglob("*")
         for sample in sorted(p for p in samples if p.suffix in (".json", ".xml")):

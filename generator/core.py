@@ -84,9 +84,40 @@ class FacilitatorDirt:
 DIALECTS = {
     "clause75": ("utf-8", ";", "name", "fr", True), "clause77": ("cp1252", ";", "syn0", "fr", True),
     "clause78": ("utf-8-sig", ",", "syn1", "iso", False), "clause91": ("utf-8", ",", "name", "iso", False),
-    "clause92": ("cp1252", ";", "syn0", "fr", True), "clause93": ("cp1252", ";", "override", "fr", True),
+    "clause92": ("cp1252", ";", "syn0", "fr", True), "clause93": ("cp1252", ";", "software", "fr", True),
     "clause94": ("utf-8", "\t", "syn1", "fr", True), "clause95": ("utf-8", "|", "syn0", "iso", False),
 }
+# The headers of the "Clause"-like tracking software (header style "software"), in its one-file export and in
+# its per-entity exports alike. Some are the contract's synonyms; the others ("N° opé", "Base juridique"...)
+# are declared in the facilitator's declaration (schemas/sources/facilitateurs/clause93.yaml).
+SOFTWARE_HEADERS = {
+    "operations": {"facilitateur_marche_id": "N° opé", "donneur_ordre_siret": "SIRET donneur d'ordre",
+                   "donneur_ordre_nom": "Donneur d'ordre", "decp_id": "Identifiant DECP", "objet": "Objet du marché",
+                   "type_marche": "Type de marché", "modalite_juridique": "Base juridique",
+                   "date_notification": "Date de notification", "date_debut": "Début opération",
+                   "date_fin": "Fin opération", "heures_objectif": "Heures contractuelles",
+                   "commune_execution_insee": "Code INSEE exécution", "grand_projet": "Grand projet",
+                   "facilitateur_structure": "Structure facilitatrice"},
+    "entreprises": {"facilitateur_marche_id": "N° opé", "siret": "SIRET employeur", "raison_sociale": "Employeur",
+                    "role": "Rôle employeur", "type_structure": "Type employeur"},
+    "participants": {"participant_id": "Réf. personne", "nom": "Nom", "prenom": "Prénom", "sexe": "H/F",
+                     "date_naissance": "Date de naissance", "niveau_diplome": "Niveau de diplôme",
+                     "criteres_eligibilite": "Critères", "commune_residence_insee": "Commune de résidence",
+                     "qpv": "QPV", "prescripteur": "Prescripteur", "date_entree": "Date d'entrée",
+                     "telephone": "Téléphone"},
+    "contrats": {"contrat_id": "Réf. contrat", "participant_id": "Réf. personne", "facilitateur_marche_id": "N° opé",
+                 "entreprise_siret": "SIRET employeur", "modalite_realisation": "Modalité de réalisation",
+                 "type_contrat": "Type de contrat", "date_debut": "Début contrat", "date_fin": "Fin contrat"},
+    "heures": {"contrat_id": "Réf. contrat", "mois": "Mois", "heures_realisees": "Heures du mois"},
+    "sorties": {"participant_id": "Réf. personne", "contrat_id": "Réf. contrat",
+                "date_situation": "Date de la situation", "situation": "Situation à 6 mois", "detail": "Précision"},
+}
+# Columns of a one-file export, in order: each (entity, column) once; shared identifiers and the employer's
+# SIRET appear once (the same header feeds every entity holding them).
+WIDE_COLUMNS = [(e, c) for e, cols in SOFTWARE_HEADERS.items() for c in cols
+                if not (e != "operations" and c == "facilitateur_marche_id") and not (e == "contrats" and c in (
+                    "participant_id", "entreprise_siret")) and not (e in ("heures", "sorties") and c in (
+                        "contrat_id", "participant_id"))]
 
 
 def months(start: date, end: date):
@@ -120,17 +151,26 @@ class Summary:
     hours_corrected: int = 0
     shared_participants: int = 0  # participants who are a person another facilitator follows
     grand_paris_contracts: int = 0
+    wide_lines: int = 0
     files: list[str] = field(default_factory=list)
 
 
 class Facilitators:
-    """Writes the six exports of each facilitator, in its own dialect and with its own headers."""
+    """Writes each facilitator's exports, in its own dialect and with its own headers: six files (one per
+    entity) or, for the facilitators in ``wide``, one file (one line per work contract and month repeating the
+    operation, the employer and the person, plus one line per company of an operation). Both layouts hold the
+    same data: the random draws do not depend on the layout."""
 
-    def __init__(self, root: Path, rng: random.Random, dirt: FacilitatorDirt, period: str = "year"):
-        self.root, self.rng, self.dirt, self.period = root, rng, dirt, period
+    def __init__(self, root: Path, rng: random.Random, dirt: FacilitatorDirt, period: str = "year",
+                 wide: tuple[str, ...] = ()):
+        self.root, self.rng, self.dirt, self.period, self.wide = root, rng, dirt, period, set(wide)
+        unknown = self.wide - set(FACILITATORS)
+        if unknown:
+            raise ValueError(f"no facilitator {sorted(unknown)} in the synthetic world ({', '.join(FACILITATORS)})")
         self.contract = source_contract("facilitateurs")
         self.files = CsvFiles()
         self.pools: dict[str, deque] = {f: deque(maxlen=3000) for f in FACILITATORS}
+        self.people: dict[str, dict[str, dict]] = {f: {} for f in self.wide}  # attributes of the pooled persons
         self.counters: dict[str, int] = dict.fromkeys(FACILITATORS, 0)
         self.legacy_labels = {r["code"]: modality_labels(r) for r in ref.legal_modalities()}
         # Recent persons of each facilitator (surname, first name, birth date, sex): others may follow them too.
@@ -139,10 +179,10 @@ class Facilitators:
     def _header(self, fac: str, entity: str, column: str) -> str:
         style = DIALECTS[fac][2]
         col = next(c for c in self.contract.entities[entity].columns if c.name == column)
-        if style == "override":
-            labels = self.contract.overrides.get(fac, {}).get(entity, {}).get(column)
-            if labels:
-                return labels[0]
+        if style == "software":
+            label = SOFTWARE_HEADERS.get(entity, {}).get(column)
+            if label:
+                return label
             style = "syn0"
         if style == "syn1" and len(col.synonyms) > 1:
             return col.synonyms[1]
@@ -159,15 +199,27 @@ class Facilitators:
         text = f"{x:.2f}".rstrip("0").rstrip(".")
         return text.replace(".", ",") if DIALECTS[fac][4] else text
 
+    def _path(self, fac: str, name: str, when: date, suffix: str = "") -> Path:
+        label = f"{when:%Y-%m}" if self.period == "month" else f"{when:%Y}"
+        return self.root / f"{fac}_{name}_{label}{suffix}.csv"
+
     def write(self, fac: str, entity: str, when: date, row: dict, suffix: str = "") -> None:
         """Rows go to the export of their period (year, or month with ``period="month"``); ``suffix`` names a
         later export of the same period (``_rectificatif`` sorts after the period's own file)."""
+        if fac in self.wide:
+            return  # written as lines of the one-file export (``write_line``)
         encoding, delimiter = DIALECTS[fac][:2]
-        label = f"{when:%Y-%m}" if self.period == "month" else f"{when:%Y}"
-        path = self.root / f"{fac}_{entity}_{label}{suffix}.csv"
         columns = list(row)
-        self.files.write(path, [self._header(fac, entity, c) for c in columns], list(row.values()), encoding,
-                         delimiter)
+        self.files.write(self._path(fac, entity, when, suffix), [self._header(fac, entity, c) for c in columns],
+                         list(row.values()), encoding, delimiter)
+
+    def write_line(self, fac: str, when: date, parts: dict[str, dict], summary: Summary) -> None:
+        """One line of a one-file export: the values of the given entities, empty cells elsewhere."""
+        encoding, delimiter = DIALECTS[fac][:2]
+        values = [parts.get(e, {}).get(c) for e, c in WIDE_COLUMNS]
+        self.files.write(self._path(fac, "export", when), [SOFTWARE_HEADERS[e][c] for e, c in WIDE_COLUMNS], values,
+                         encoding, delimiter)
+        summary.wide_lines += 1
 
     def operation(self, c: dict, summary: Summary) -> None:
         rng, fac = self.rng, c["facilitator"]
@@ -181,7 +233,7 @@ class Facilitators:
             label = "clause spéciale n°7"
         if rng.random() < self.dirt.contract_beyond_operation:
             c = {**c, "beyond_operation": True}
-        self.write(fac, "operations", c["notified"], {
+        op_row = {
             "facilitateur_marche_id": op_id, "donneur_ordre_siret": c["buyer"].siret,
             "donneur_ordre_nom": c["buyer"].name, "decp_id": c["id"], "objet": c["objet"],
             "type_marche": c["market_type"], "modalite_juridique": label,
@@ -189,7 +241,8 @@ class Facilitators:
             "date_fin": self._date(fac, end), "heures_objectif": str(objective),
             "commune_execution_insee": c["commune"]["code_insee"], "grand_projet": c.get("operation") or "",
             "facilitateur_structure": f"Service clauses {fac[-2:]}",
-        })
+        }
+        self.write(fac, "operations", c["notified"], op_row)
         summary.operations += 1
         employers: list[tuple[Company, str]] = [(t, "titulaire") for t in c["titulaires"]]
         realisation = weighted(rng, REALISATION)
@@ -201,17 +254,21 @@ class Facilitators:
             role = {"sous-traitance SIAE": "sous-traitant", "co-traitance SIAE": "cotraitant"}.get(
                 realisation, "mise à disposition")
             employers.append((structure, role))
+        company_rows = []
         for company, role in employers:
             siret = company.siret
             if rng.random() < self.dirt.invalid_siret:
                 siret = siret[:-1] + str((int(siret[-1]) + 3) % 10)
-            self.write(fac, "entreprises", c["notified"], {
-                "facilitateur_marche_id": op_id, "siret": siret, "raison_sociale": company.name, "role": role,
-                "type_structure": company.structure_kind or "classique"})
+            company_rows.append({"facilitateur_marche_id": op_id, "siret": siret, "raison_sociale": company.name,
+                                 "role": role, "type_structure": company.structure_kind or "classique"})
+            self.write(fac, "entreprises", c["notified"], company_rows[-1])
+            if fac in self.wide:  # every company of the operation, employer or not, on a line of its own
+                self.write_line(fac, c["notified"], {"operations": op_row, "entreprises": company_rows[-1]}, summary)
         n_people = max(1, min(30, round(objective / rng.uniform(400, 700))))
         employer = employers[-1][0]
+        context = {"operations": op_row, "entreprises": company_rows[-1]}
         for _ in range(n_people):
-            self._work_contract(fac, c, op_id, employer, realisation, start, end, summary)
+            self._work_contract(fac, c, op_id, employer, realisation, start, end, summary, context)
 
     def _identity(self, fac: str) -> tuple[str, str, date | None, str, bool]:
         """(surname, first name, birth date, sex, shared): a new identity, or one another facilitator follows."""
@@ -249,14 +306,19 @@ class Facilitators:
             criteria.add("JEUNE")
         commune = rng.choice(self.world_communes)
         no_birth_date = rng.random() < self.dirt.missing_birth_date
-        self.write(fac, "participants", when, {
+        row = {
             "participant_id": pid, "nom": surname, "prenom": first,
             "sexe": sex, "date_naissance": None if no_birth_date else self._date(fac, born),
             "niveau_diplome": weighted(rng, DIPLOMAS), "criteres_eligibilite": "|".join(sorted(criteria)),
             "commune_residence_insee": commune["code_insee"], "qpv": "oui" if rng.random() < 0.2 else "non",
             "prescripteur": weighted(rng, PRESCRIBERS), "date_entree": self._date(fac, when),
             "telephone": f"06{rng.randrange(10**8):08d}",
-        })
+        }
+        self.write(fac, "participants", when, row)
+        if fac in self.wide:  # a one-file export repeats the person on each of its lines: keep the pooled ones
+            if len(pool) == pool.maxlen:
+                self.people[fac].pop(pool[0], None)
+            self.people[fac][pid] = row
         pool.append(pid)
         if not shared:
             self.identities[fac].append((surname, first, born, sex))
@@ -264,7 +326,7 @@ class Facilitators:
         summary.shared_participants += shared
         return pid
 
-    def _work_contract(self, fac, c, op_id, employer, realisation, op_start, op_end, summary) -> None:
+    def _work_contract(self, fac, c, op_id, employer, realisation, op_start, op_end, summary, context) -> None:
         rng, dirt = self.rng, self.dirt
         start = op_start + timedelta(days=rng.randrange(0, max(1, (op_end - op_start).days // 2 + 1)))
         end = min(op_end, start + timedelta(days=rng.randint(20, 240)))
@@ -278,11 +340,13 @@ class Facilitators:
         contract_type = weighted(rng, CONTRACT_TYPES[realisation])
         if realisation == "mise à disposition AI" and rng.random() < dirt.ambiguous_labels * 20:
             contract_type = AMBIGUOUS["type_contrat"]
-        self.write(fac, "contrats", start, {
+        contract_row = {
             "contrat_id": cid, "participant_id": pid, "facilitateur_marche_id": op_id,
             "entreprise_siret": employer.siret, "modalite_realisation": realisation,
             "type_contrat": contract_type, "date_debut": self._date(fac, start),
-            "date_fin": self._date(fac, end)})
+            "date_fin": self._date(fac, end)}
+        self.write(fac, "contrats", start, contract_row)
+        hours_rows = []
         month = date(start.year, start.month, 1)
         while month <= min(end, c["generated_until"]):  # hours are reported for past months only
             hours = round(rng.uniform(40, 151.67), 2)
@@ -295,12 +359,13 @@ class Facilitators:
                 first = round(hours * rng.uniform(0.3, 0.7), 2)
                 lines = [first, round(hours - first, 2)]
             for value in lines:
-                self.write(fac, "heures", month, {"contrat_id": cid, "mois": label,
-                                                  "heures_realisees": self._num(fac, value)})
+                hours_rows.append((month, {"contrat_id": cid, "mois": label,
+                                           "heures_realisees": self._num(fac, value)}))
+                self.write(fac, "heures", month, hours_rows[-1][1])
                 summary.hours_rows += 1
                 summary.hours_total += value
             summary.hours_lines_split += len(lines) - 1
-            if hours > 0 and rng.random() < dirt.corrected_hours:  # sent again, corrected, in a later export
+            if hours > 0 and rng.random() < dirt.corrected_hours and fac not in self.wide:  # sent again, corrected
                 corrected = round(hours * rng.uniform(0.8, 1.0), 2)
                 self.write(fac, "heures", month, {"contrat_id": cid, "mois": label,
                                                   "heures_realisees": self._num(fac, corrected)},
@@ -308,11 +373,18 @@ class Facilitators:
                 summary.hours_rows += 1
                 summary.hours_corrected += 1
             month = add_months(month, 1)
-        self._outcomes(fac, c, pid, cid, end)
+        outcome = self._outcomes(fac, c, pid, cid, end)
+        if fac in self.wide:
+            person = self.people[fac][pid]
+            for month, hours_row in hours_rows:
+                self.write_line(fac, month, {**context, "participants": person, "contrats": contract_row,
+                                             "heures": hours_row, "sorties": outcome or {}}, summary)
 
-    def _outcomes(self, fac, c, pid, cid, end) -> None:
-        """The situation about 6 months after the end (sometimes also at 3 or 12 months: outside the window)."""
+    def _outcomes(self, fac, c, pid, cid, end) -> dict | None:
+        """The situation about 6 months after the end (sometimes also at 3 or 12 months: outside the window);
+        returns the 6-month one (a one-file export carries it on the contract's lines)."""
         rng = self.rng
+        six_months = None
         for days, chance in ((91, 0.1), (182, 1.0), (365, 0.2)):
             situation_date = end + timedelta(days=days)
             if situation_date > c["generated_until"] or rng.random() >= chance:
@@ -320,9 +392,12 @@ class Facilitators:
             situation = weighted(rng, OUTCOMES)
             if days == 182 and rng.random() < self.dirt.ambiguous_labels:
                 situation = AMBIGUOUS["situation"]
-            self.write(fac, "sorties", situation_date, {
-                "participant_id": pid, "contrat_id": cid, "date_situation": self._date(fac, situation_date),
-                "situation": situation, "detail": ""})
+            row = {"participant_id": pid, "contrat_id": cid, "date_situation": self._date(fac, situation_date),
+                   "situation": situation, "detail": ""}
+            self.write(fac, "sorties", situation_date, row)
+            if days == 182:
+                six_months = row
+        return six_months
 
 
 def modality_labels(row: dict) -> list[str]:
@@ -359,8 +434,10 @@ def generate_all(inbox: Path, n_contracts: int, start: date, end: date, seed: in
                  decp_dirt: decp.DirtRates | None = None, facilitator_dirt: FacilitatorDirt | None = None,
                  xml_every: int = 6, sources: tuple[str, ...] = ("decp", "facilitateurs", "grand_paris",
                                                                  "structures", "sirene"),
-                 progress: bool = False, facilitator_period: str = "year") -> Summary:
-    """Write the sources into ``inbox/<source>/``; return what was written."""
+                 progress: bool = False, facilitator_period: str = "year",
+                 wide_facilitators: tuple[str, ...] = ()) -> Summary:
+    """Write the sources into ``inbox/<source>/``; return what was written. The facilitators named in
+    ``wide_facilitators`` deliver one-file exports (``<fac>_export_<period>.csv``) instead of six files."""
     from tqdm import tqdm
 
     decp_dirt = decp_dirt or decp.DirtRates()
@@ -369,7 +446,7 @@ def generate_all(inbox: Path, n_contracts: int, start: date, end: date, seed: in
     rng_amounts = random.Random(seed + 3)  # the DECP dirt classes of issue 17: their own stream
     summary = Summary()
     facilitators = Facilitators(inbox / "facilitateurs", random.Random(seed + 2),
-                                facilitator_dirt or FacilitatorDirt(), facilitator_period)
+                                facilitator_dirt or FacilitatorDirt(), facilitator_period, wide_facilitators)
     facilitators.world_communes = world.communes
     gp_rows: dict[tuple[str, int], list[dict]] = {}
     month_list = list(months(start, end))

@@ -25,7 +25,7 @@ say "▶ Airflow metadata database and pools ($AIRFLOW_HOME)"
 "$AIRFLOW" pools import "$ROOT/infra/airflow/pools.json" >>"$LOG" 2>&1 || fail "airflow pools import failed"
 
 say "▶ generating ~$CONTRACTS contracts of the five sources into ${OBS_INBOX_DIR:-$ROOT/data/inbox}"
-"$PY" -m generator --contracts "$CONTRACTS" --with-samples > "$AIRFLOW_HOME/generator.json" 2>>"$LOG" \
+"$PY" -m generator --contracts "$CONTRACTS" --with-samples --wide clause93 > "$AIRFLOW_HOME/generator.json" 2>>"$LOG" \
   || fail "the generator failed"
 say "✓ generated: $("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(f"{d["files"]} files, {d["bytes"]/1e6:.0f} MB, {d["decp_records"]} DECP records, {d["seconds"]} s")' "$AIRFLOW_HOME/generator.json")"
 

@@ -37,6 +37,7 @@ JOBS = {
     "publish": "jobs.publish.publication",
     "run_report": "jobs.ops.run_report", "monitoring": "jobs.ops.monitoring", "maintenance": "jobs.ops.maintenance",
     "rotate_key": "jobs.ops.rotate_key", "locks": "jobs.core.locks",
+    "profile": "jobs.ingest.profile",
 }
 
 
@@ -83,14 +84,26 @@ def land_source(source: str, run_id: str, settings: Settings | None = None, sinc
     return step.report
 
 
+def check_declarations(settings: Settings | None = None) -> int:
+    """The facilitators' declarations (``OBS_SOURCES_DIR``) are readable and right, or ``DeclarationError``
+    says, for each problem, the file, the key and what is expected; checked before any stage that reads them
+    starts, so that wrong declarations load nothing. Returns how many facilitators are declared."""
+    from jobs.ingest.tabular import contract_for
+
+    return len(contract_for(settings or Settings.from_env(), "facilitateurs").declarations)
+
+
 def bronze_source(source: str, run_id: str, settings: Settings | None = None) -> dict:
     """Landed files of a source -> its bronze table(s)."""
     ctx = _ctx(run_id, settings)
+    if source == "facilitateurs":
+        check_declarations(ctx.settings)
     if source == "decp":
         return _locked(ctx, "bronze_decp", job("bronze_decp").run)
     started = time.perf_counter()
-    tables = _locked(ctx, f"bronze_{source}", lambda c: job("bronze_sources").run(c, source))
-    return {"stage": f"bronze_{source}", "source": source, "tables": tables,
+    report = _locked(ctx, f"bronze_{source}", lambda c: job("bronze_sources").run(c, source))
+    return {"stage": f"bronze_{source}", "source": source, "tables": report["tables"],
+            **{k: v for k, v in report.items() if k == "one_file_exports"},
             "seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -100,6 +113,8 @@ def bronze_decp(run_id: str, settings: Settings | None = None) -> dict:
 
 def bronze_sources(run_id: str, settings: Settings | None = None, sources: tuple[str, ...] = SOURCES) -> list[dict]:
     """Bronze of several sources in one Spark session (the monthly DAG's one bronze task)."""
+    if "facilitateurs" in sources:
+        check_declarations(settings)
     return [bronze_source(source, run_id, settings) for source in sources]
 
 
@@ -147,7 +162,52 @@ TRANSFORM = ("silver", "silver_sources", "resolution", "gold", "gold_indicators"
 
 def transform(run_id: str, settings: Settings | None = None) -> list[dict]:
     """silver, entity resolution and gold, in one Spark session."""
+    check_declarations(settings)
     return [STAGES[name](run_id, settings) for name in TRANSFORM]
+
+
+# What a facilitator's declaration changes downstream of bronze: its labels' codes (silver), hence the links
+# and the indicators. DECP's silver and gold_marches do not read the facilitators' tables.
+REQUALIFY = ("silver_sources", "resolution", "gold_indicators")
+
+
+def profile(path: str, facilitateur: str | None = None, write_declaration: str | None = None,
+            settings: Settings | None = None) -> dict:
+    """What bronze and silver would make of one export (columns recognised or not, labels to map), without
+    loading it; optionally a draft declaration for the steward (``jobs/ingest/profile.py``)."""
+    ctx = _ctx(f"profile__{utc_now():%Y%m%dT%H%M%S}", settings)
+    return job("profile").run(ctx, path, facilitateur, write_declaration)
+
+
+def requalify(facilitateur: str, run_id: str, settings: Settings | None = None, reload: bool = False) -> dict:
+    """After a steward changed a facilitator's declaration: silver, entity resolution and the gold indicators
+    rebuilt from bronze, nothing landed again. Its files refused at bronze are read again first (a header it
+    now declares); with ``reload``, its loaded files too (their bronze rows replaced: a ``columns:`` change).
+    A ``values:`` change needs neither: bronze keeps the raw labels, the mapping is applied at silver. Silver is
+    a function of all of bronze, so every facilitator is rebuilt (the others come out unchanged); the report
+    gives this facilitator's labels still to map, before and after."""
+    settings = settings or Settings.from_env()
+    ctx = _ctx(run_id, settings)
+    check_declarations(settings)
+    values = importlib.import_module("jobs.silver.declared_values")
+    from jobs.ingest.tabular import contract_for
+
+    contract = contract_for(settings, "facilitateurs")
+    forgotten = job("bronze_sources").forget_files(ctx.spark, settings, contract, facilitateur, loaded=reload)
+    stages = [bronze_source("facilitateurs", run_id, settings)] if any(forgotten.values()) else []
+    known = values.facilitators_in_bronze(ctx.spark, settings, contract)
+    if facilitateur not in known:
+        raise ValueError(f"no bronze row of facilitator {facilitateur!r} (known: {', '.join(sorted(known)) or 'none'})"
+                         ": land and load its files first (bronze), requalify only re-reads bronze")
+    before = values.values_to_map_of(ctx.spark, settings, facilitateur)
+    stages += [STAGES[name](run_id, settings) for name in REQUALIFY]
+    after = values.values_to_map_of(ctx.spark, settings, facilitateur)
+    return {"stage": "requalify", "facilitateur": facilitateur,
+            "values_to_map_before": sum(r["rows"] for r in before),
+            "values_to_map_after": sum(r["rows"] for r in after),
+            "labels_to_map_before": len(before), "labels_to_map_after": len(after), "still_to_map": after[:50],
+            "bronze_rows_deleted_to_read_again": forgotten,
+            "run_report": str(write_run_report(run_id, stages, settings))}
 
 
 def run_all(run_id: str, settings: Settings | None = None, since: str | None = None,
@@ -157,6 +217,7 @@ def run_all(run_id: str, settings: Settings | None = None, since: str | None = N
     With ``since``/``until`` (``YYYY-MM``) it is the bulk backfill: the month folders of the range are
     landed at once and go through one Spark session (same tables as one Airflow run per month).
     ``publish_outputs=False`` stops at gold (``--no-publish``)."""
+    check_declarations(settings)  # wrong declarations: nothing is loaded at all
     stages = []
     for source in SOURCES:
         stages += [download_source(source, run_id, settings),
@@ -216,7 +277,15 @@ def rotate_pseudonymization_key(run_id: str, settings: Settings | None = None) -
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=["download", "land", "bronze", *STAGES, "transform", "all", "rotate-key"])
+    parser.add_argument("stage", choices=["download", "land", "bronze", *STAGES, "transform", "all", "rotate-key",
+                                          "profile", "requalify"])
+    parser.add_argument("file", nargs="?", help="profile: the export to read (a path, or a name in the inbox)")
+    parser.add_argument("--facilitateur", help="requalify: the facilitator; profile: its id when the file name "
+                                               "does not start with it")
+    parser.add_argument("--write-declaration", metavar="PATH", help="profile: write a draft declaration there")
+    parser.add_argument("--json", action="store_true", help="profile: print the profile as JSON")
+    parser.add_argument("--reload", action="store_true",
+                        help="requalify: read the facilitator's loaded files again too (after a columns: change)")
     parser.add_argument("--source", choices=SOURCES, default="decp", help="for download, land and bronze")
     parser.add_argument("--run-id", default=f"cli__{utc_now():%Y%m%dT%H%M%S}")
     parser.add_argument("--from", dest="since", metavar="YYYY-MM", help="land and all: first month folder")
@@ -237,6 +306,18 @@ def main(argv: list[str] | None = None) -> None:
         out = per_source[args.stage](args.source, args.run_id)
     elif args.stage == "transform":
         out = transform(args.run_id)
+    elif args.stage == "profile":
+        if not args.file:
+            parser.error("profile needs the export to read: python -m jobs.pipeline profile <file>")
+        out = profile(args.file, args.facilitateur, args.write_declaration)
+        if not args.json:
+            print(out["report"] + (f"\ndraft declaration: {out['draft_declaration']}"
+                                   if out.get("draft_declaration") else ""))
+            sys.exit(1 if out["refused"] else 0)
+    elif args.stage == "requalify":
+        if not args.facilitateur:
+            parser.error("requalify needs --facilitateur <id>")
+        out = requalify(args.facilitateur, args.run_id, reload=args.reload)
     elif args.stage == "rotate-key":
         settings = Settings.from_env()
         if args.new_local_key:

@@ -7,10 +7,12 @@ an S3 object is visible only once its PUT (or multipart upload) completes.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from functools import cached_property
 from pathlib import Path
+from typing import BinaryIO
 
 from jobs.core.settings import Settings
 
@@ -19,6 +21,26 @@ def split_s3(uri: str) -> tuple[str, str]:
     rest = uri.split("://", 1)[1]
     bucket, _, key = rest.partition("/")
     return bucket, key
+
+
+class _Body(io.RawIOBase):
+    """An S3 response body as a raw stream (read as it is consumed, never whole)."""
+
+    def __init__(self, body):
+        self.body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.body.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.body.close()
+        super().close()
 
 
 class ObjectStore:
@@ -100,6 +122,13 @@ class ObjectStore:
             bucket, key = split_s3(uri)
             return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         return Path(uri).read_bytes()
+
+    def open(self, uri: str) -> BinaryIO:
+        """A binary stream of a file or object, read as it is consumed: memory does not grow with its size."""
+        if not self.is_s3(uri):
+            return Path(uri).open("rb")
+        bucket, key = split_s3(uri)
+        return io.BufferedReader(_Body(self.s3.get_object(Bucket=bucket, Key=key)["Body"]), 1 << 20)
 
     def list(self, prefix_uri: str) -> list[str]:
         """URIs of every object under a prefix (recursively), sorted; temp files excluded."""

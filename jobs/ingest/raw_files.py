@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -11,6 +10,7 @@ from pyspark.sql import types as T
 
 from jobs.core.delta_io import read_table, write_table
 from jobs.core.settings import Settings
+from jobs.core.storage import ObjectStore
 from jobs.ingest.landing import read_manifest
 
 FILE_QUARANTINE_TABLE = "quarantine/files"
@@ -38,35 +38,25 @@ def pending_files(spark: SparkSession, settings: Settings, source: str, bronze_t
     return sorted((e for e in read_manifest(settings, source) if e["sha256"] not in done), key=lambda e: e["uri"])
 
 
-def _spark_path(uri: str) -> str:
+def spark_path(uri: str) -> str:
     return uri if "://" in uri else f"file:{uri}"
 
 
-@contextmanager
-def one_file_per_batch(spark: SparkSession):
-    """Arrow batches of whole files: a handful of files per batch keeps the workers' memory bounded."""
-    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
-    previous = spark.conf.get(key)
-    spark.conf.set(key, "2")
-    try:
-        yield
-    finally:
-        spark.conf.set(key, previous)
-
-
 def read_files(spark: SparkSession, entries: list[dict]) -> DataFrame:
-    """(source_file, source_sha256, original_name, content) of the given manifest entries."""
-    by_path = spark.createDataFrame(
-        [(_spark_path(e["uri"]), e["uri"], e["sha256"], e.get("original_name", "")) for e in entries],
-        "path string, source_file string, source_sha256 string, original_name string",
-    )
-    norm = F.regexp_replace("path", "^file:/+", "file:/")
-    raw = spark.read.format("binaryFile").load([_spark_path(e["uri"]) for e in entries]).withColumn("path", norm)
-    # Spark's file scan skips zero-length files: keep every entry (an empty file gets empty content and is
-    # then quarantined) so that no landed file silently stays pending forever.
-    return by_path.withColumn("path", norm).join(raw, "path", "left").select(
-        "source_file", "source_sha256", "original_name",
-        F.coalesce(F.col("content"), F.lit(bytearray())).alias("content"))
+    """(source_file, source_sha256, original_name, uri, size) of the given manifest entries, one row per file,
+    spread over the session's cores. No content: each Python worker opens its files itself
+    (``ObjectStore.open``), so a file's bytes never go through the JVM, whatever its size."""
+    parts = max(1, min(len(entries), spark.sparkContext.defaultParallelism))
+    return spark.createDataFrame(
+        [(e["uri"], e["sha256"], e.get("original_name", ""), e["uri"], e.get("size")) for e in entries],
+        "source_file string, source_sha256 string, original_name string, uri string, size long",
+    ).repartition(parts)
+
+
+def head_of(store: ObjectStore, uri: str, n: int) -> bytes:
+    """The first ``n`` bytes of a landed file (quarantine's ``raw_head``)."""
+    with store.open(uri) as f:
+        return f.read(n)
 
 
 def quarantine_files(bad: DataFrame, settings: Settings, source: str, load_id: str, now: datetime) -> None:

@@ -23,8 +23,8 @@ from datetime import date
 from itertools import pairwise
 from pathlib import Path
 
-from jobs.ingest.tabular import TabularFileError, raw_rows
-from schemas.sources import source_contract
+from jobs.core.settings import Settings
+from jobs.ingest.tabular import TabularFileError, contract_for, raw_rows
 
 ZONES = ("bronze", "silver", "gold", "quarantine")
 # The one place beyond raw where an identifier may be: bronze keeps the participants' birth date (ISO) for the
@@ -100,7 +100,7 @@ def collect_identifiers(raw_root: Path) -> tuple[Identifiers, int]:
     ids = Identifiers()
     n_files = 0
     for source in PERSON_SOURCES:
-        contract = source_contract(source)
+        contract = contract_for(Settings.from_env(), source)  # the declared headers too
         for path in sorted((raw_root / source).rglob("*")):
             match = contract.match(_landed_name(path)) if path.is_file() else None
             if match is None:
@@ -112,7 +112,11 @@ def collect_identifiers(raw_root: Path) -> tuple[Identifiers, int]:
             if not rows:
                 continue
             n_files += 1
-            mapping, _, _ = contract.header_map(match.entity, [h or "" for h in rows[0]], match.facilitateur)
+            headers = [h or "" for h in rows[0]]
+            mapping = {}  # a one-file export: what any entity would read in it
+            for entity in [match.entity] if match.entity is not None else list(contract.entities.values()):
+                for i, col in contract.header_map(entity, headers, match.facilitateur)[0].items():
+                    mapping.setdefault(i, col)
             for values in rows[1:]:
                 cells = {col.name: (values[i] or "").strip() for i, col in mapping.items() if i < len(values)}
                 kinds = {col.name: col.kind for col in mapping.values()}

@@ -19,10 +19,12 @@ from pyspark.sql import types as T
 from jobs.core import quality
 from jobs.core.context import RunContext
 from jobs.core.delta_io import read_table, write_table
-from jobs.core.labels import code_of, spark_fold  # noqa: F401  (spark_fold: the twin of referential.fold)
+from jobs.core.labels import code_of, spark_fold
 from jobs.core.settings import Settings
 from jobs.core.wap import write_audit_publish
 from jobs.ingest.raw_files import landed_name
+from jobs.ingest.tabular import contract_for
+from jobs.silver.declared_values import apply_declared_values
 from schemas import referential as ref
 from schemas.rules import HEURES_MOIS_MAX, RULES, rules_for
 from schemas.sources import source_contract
@@ -506,7 +508,10 @@ def run(ctx: RunContext) -> dict:
     tables (typed, coded on the referential, checked, deduplicated), one quarantine per table, and
     ``quality/values_to_map`` (labels no referential entry matched, for the data steward)."""
     spark, settings, today = ctx.spark, ctx.settings, ctx.today
+    declared = contract_for(settings, "facilitateurs")  # wrong declarations raise here, before any write
     b = {name: _bronze(spark, settings, name) for name in BRONZE}
+    b.update({name: apply_declared_values(b[name], entity, declared, spark_fold)
+              for name, (source, entity) in BRONZE.items() if source == "facilitateurs"})
     typed: dict[str, DataFrame] = {}
     reports = []
 

@@ -12,7 +12,8 @@ from jobs import pipeline
 from jobs.core.settings import PROJECT_ROOT
 
 CHAIN = ("observatoire_monthly", "observatoire_transform", "observatoire_publish")
-WRITERS = ("bronze", "transform")  # task ids (last part) that write Delta tables
+WRITERS = ("bronze", "transform", "requalify")  # task ids (last part) that write Delta tables
+ONBOARDING = ("observatoire_profile", "observatoire_requalify")
 
 
 @cache
@@ -25,11 +26,11 @@ def dagbag():
 def test_no_import_error_and_every_dag_is_there():
     bag = dagbag()
     assert bag.import_errors == {}
-    assert {*CHAIN, "observatoire_monitoring", "observatoire_maintenance",
+    assert {*CHAIN, "observatoire_monitoring", "observatoire_maintenance", *ONBOARDING,
             *(f"ingest_{s}" for s in pipeline.SOURCES)} == set(bag.dags)
 
 
-@pytest.mark.parametrize("dag_id", [*CHAIN, "observatoire_monitoring", "observatoire_maintenance",
+@pytest.mark.parametrize("dag_id", [*CHAIN, "observatoire_monitoring", "observatoire_maintenance", *ONBOARDING,
                                     *(f"ingest_{s}" for s in pipeline.SOURCES)])
 def test_dag_conventions(dag_id):
     dag = dagbag().dags[dag_id]

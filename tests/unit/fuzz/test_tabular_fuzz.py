@@ -33,7 +33,7 @@ def read_like_bronze(name: str, data: bytes):
     for source in ("facilitateurs", "grand_paris"):
         contract = source_contract(source)
         match = contract.match(name)
-        if match:
+        if match and match.entity is not None:
             return read_tabular(data, contract, match.entity, match.facilitateur, KEY)
     raise AssertionError(f"seed name {name} matches no contract")
 

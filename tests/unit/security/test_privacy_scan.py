@@ -61,3 +61,13 @@ def test_birth_dates_are_allowed_in_bronze_participants_own_column_only(tmp_path
     assert found == ["bronze/facilitateurs_contrats/part-date_naissance.parquet [date_naissance]",
                      "bronze/facilitateurs_participants/part-commentaire.parquet [commentaire]",
                      "silver/participants/part-date_naissance.parquet [date_naissance]"]
+
+
+def test_identifiers_of_a_one_file_export_are_collected_too(tmp_path):
+    raw = tmp_path / "lake" / "raw" / "facilitateurs" / "landed_date=2026-11-28"
+    raw.mkdir(parents=True)
+    (raw / "0123456789abcdef_mdef93_export_2025-03.csv").write_bytes(
+        ("Id operation;Id contrat;Id participant;Nom;Prénom;Mois;Heures\n"
+         "OP1;C1;P-77;Girard;Noémie;03/2025;35\n").encode("cp1252"))
+    ids, n_files = collect_identifiers(tmp_path / "lake" / "raw")
+    assert n_files == 1 and ids.person_ids == {"P-77"} and ids.names == {"Girard", "Noémie"}
