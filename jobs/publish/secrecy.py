@@ -279,6 +279,9 @@ def _refs(frame: pd.DataFrame, table: Table, linked: LinkedSet, policy: Policy) 
         small |= (n > 0) & (n < policy.threshold)
     if GOLD_FLAG in frame.columns:
         small |= frame[GOLD_FLAG].fillna(False).astype(bool).to_numpy()
+    if missing := [m.dominance for m in tp.sensitive if m.dominance and m.dominance not in frame.columns]:
+        raise ValueError(f"{table.name}: dominance share columns missing {missing}: gold must compute them "
+                         "(or the policy drop the rule)")
     codes = _codes(frame, table, linked)
     key = list(frame[keys].itertuples(index=False, name=None))
     parts = []
