@@ -592,14 +592,14 @@ class Protection:
     model: Model
 
 
-def _secret_column(column: str) -> str:
-    return f"secret_{column}"
-
-
 def publish(frames: Mapping[str, pd.DataFrame], figures: pd.DataFrame, policy: Policy) -> dict[str, pd.DataFrame]:
-    """The tables as published: hidden figures null, with ``secret_<column>`` (the reason, or null) beside
-    each sensitive or derived column and ``secret`` (any figure of the row hidden). Gold's small-cell flag
-    and the dominance shares are dropped: they would tell which cells are primary."""
+    """The tables as published: hidden figures null, ``secret_<column>`` (hidden or not) beside each
+    sensitive or derived column, ``secret`` when any figure of the row is hidden.
+
+    Primary and complementary figures look the same: saying which ones are primary would tell that those
+    hold 1 to 4 persons, the very interval the protection widens. For the same reason gold's small-cell
+    flag and the dominance shares are dropped. The reasons stay in ``Protection.figures``, for the publisher.
+    """
     out = {}
     for name, frame in frames.items():
         tp = policy.tables[name]
@@ -607,30 +607,23 @@ def publish(frames: Mapping[str, pd.DataFrame], figures: pd.DataFrame, policy: P
         drop = [GOLD_FLAG, *(m.dominance for m in tp.sensitive if m.dominance)]
         df = frame.drop(columns=[c for c in drop if c in frame.columns])
         mine = figures[figures["table"] == name]
-        reasons = {}
+        hidden = {}
         for m in tp.sensitive:
-            f = mine[mine["column"] == m.column]
-            reason = pd.Series(None, index=df.index, dtype=object)
-            reason.iloc[f["row"].to_numpy()] = f["status"].to_numpy()
-            reasons[m.column] = reason
+            f = mine[(mine["column"] == m.column) & mine["status"].notna()]
+            hidden[m.column] = np.isin(np.arange(len(df)), f["row"].to_numpy())
         for col, sources in tp.derived.items():
-            src = [reasons[s] for s in sources if s in reasons]
-            reason = pd.Series(None, index=df.index, dtype=object)
-            for r in src:
-                reason = reason.where(reason == PRIMARY, r.where(r.notna(), reason))
-            reasons[col] = reason
-        hidden_any = np.zeros(len(df), dtype=bool)
-        for col, reason in reasons.items():
-            hidden = reason.notna().to_numpy()
-            hidden_any |= hidden
-            if hidden.any():
+            hidden[col] = np.logical_or.reduce([hidden[c] for c in sources if c in hidden] or [np.zeros(len(df), bool)])
+        any_hidden = np.zeros(len(df), dtype=bool)
+        for col, mask in hidden.items():
+            any_hidden |= mask
+            if mask.any():
                 if pd.api.types.is_integer_dtype(df[col]):
                     df[col] = df[col].astype("Int64")
                 elif pd.api.types.is_bool_dtype(df[col]):
                     df[col] = df[col].astype("boolean")
-                df.loc[hidden, col] = None
-            df[_secret_column(col)] = reason
-        df[SECRET] = hidden_any
+                df.loc[mask, col] = None
+            df[f"secret_{col}"] = mask
+        df[SECRET] = any_hidden
         out[name] = df
     return out
 

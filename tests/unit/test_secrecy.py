@@ -138,8 +138,13 @@ def test_linked_protection_passes_the_audit(policy):
                         ("T2", "2024-T3"): s.SECONDARY, ("T3", "2024-T2"): s.SECONDARY,
                         ("T2", "2024-T4"): s.SECONDARY, ("T3", "2024-T4"): s.SECONDARY}
     expected_hours = {k: v for k, v in expected_persons.items() if k[1] != "2024-T4"}
-    assert ept["secret_n_personnes"].dropna().to_dict() == expected_persons
-    assert ept["secret_heures"].dropna().to_dict() == expected_hours
+    figures = protection.figures[protection.figures["table"] == "ept"].dropna(subset=["status"])
+    status = {(m, k): st for m, k, st in figures[["column", "key", "status"]].itertuples(index=False)}
+    assert status == {**{("n_personnes", k): v for k, v in expected_persons.items()},
+                      **{("heures", k): v for k, v in expected_hours.items()}}
+    # Published: one flag per figure, primary or complementary alike (the reason would tell 1 to 4 persons).
+    assert ept.index[ept["secret_n_personnes"]].tolist() == sorted(expected_persons)
+    assert ept.index[ept["secret_heures"]].tolist() == sorted(expected_hours)
     assert ept.loc[list(expected_persons), "n_personnes"].isna().all()
     assert ept.loc[("T2", "2024-T4"), "heures"] == 120.0  # shown: hours are not hidden with persons
     for name in ("dep", "region"):  # totals stay published
@@ -196,7 +201,7 @@ def test_dominance_rule(tmp_path):
     assert cells.loc[("heures", "T2"), "lower_level"] == pytest.approx(100.0)
     assert cells.loc[("heures", "T2"), "upper_level"] == pytest.approx(1000 * (0.95 / 0.85 - 1))  # 117.65
     published = s.protect({"ept": df}, _linked("ept"), policy).frames["ept"]
-    assert published["secret_heures"].tolist() == [s.PRIMARY, None, None]
+    assert published["secret_heures"].tolist() == [True, False, False]
     assert published["n_personnes"].tolist() == [12, 30, 40]
     assert "part_principal_contributeur" not in published.columns  # the share would reveal the rule
 
