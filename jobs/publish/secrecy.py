@@ -50,7 +50,7 @@ from jobs.core.settings import PROJECT_ROOT
 
 POLICY_FILE = PROJECT_ROOT / "schemas" / "disclosure.yaml"
 COUNT, MAGNITUDE = "count", "magnitude"
-PRIMARY, SECONDARY = "primaire", "complementaire"
+PRIMARY, SECONDARY, DERIVED = "primaire", "complementaire", "derive"
 GOLD_FLAG = "secret_statistique"  # gold's own small-cell flag: honoured as primary, never published
 SECRET = "secret"  # published: true when any figure of the row is hidden
 SYMBOL = "s"  # what the site shows in place of a hidden figure
@@ -651,18 +651,20 @@ def audit(frames: Mapping[str, pd.DataFrame], published: Mapping[str, pd.DataFra
     an outsider can infer from everything published (``intervals``), and whether it honours the protection
     levels of the policy (``need_lower`` >= lower and upper >= ``need_upper``; secondary figures need none).
 
-    ``frames`` are the true tables, ``published`` the same rows as published (a null sensitive figure is
-    hidden). A cell hidden in one table but shown in another is known. A derived column shown beside a
+    ``frames`` are the true tables, ``published`` the tables as published, matched on their key columns (a
+    null sensitive figure, or a missing row, is hidden). A cell hidden in one table but shown in another is
+    known. A derived column shown beside a
     hidden source fails. The report holds true values: it is for the publisher, never published.
     """
     model = build(frames, linked, policy)
     refs = model.refs
     if refs.empty:
         return pd.DataFrame(columns=AUDIT_COLUMNS)
+    published = {t.name: _aligned(published[t.name], frames[t.name], list(t.coords.values())) for t in linked.tables}
     shown = np.empty(len(refs), dtype=bool)
     for (table, column), idx in refs.groupby(["table", "column"]).groups.items():
         rows = refs.loc[idx, "row"].to_numpy()
-        shown[idx] = published[table][column].reset_index(drop=True).iloc[rows].notna().to_numpy()
+        shown[idx] = published[table][column].iloc[rows].notna().to_numpy()
     refs = refs.assign(shown=shown)
     cells = model.cells
     known = np.zeros(len(cells), dtype=bool)
@@ -692,17 +694,25 @@ def audit(frames: Mapping[str, pd.DataFrame], published: Mapping[str, pd.DataFra
     return pd.concat([report, leaks], ignore_index=True) if len(leaks) else report.reset_index(drop=True)
 
 
+def _aligned(published: pd.DataFrame, true: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The published rows in the order of the true table's rows (all null where a row is missing)."""
+    def key(df: pd.DataFrame) -> pd.Index:
+        return pd.Index(["\x1f".join(map(str, k)) for k in df[keys].itertuples(index=False, name=None)])
+
+    return published.set_axis(key(published)).reindex(key(true)).reset_index(drop=True)
+
+
 def _derived_leaks(refs: pd.DataFrame, published: Mapping[str, pd.DataFrame], policy: Policy) -> pd.DataFrame:
     """Derived figures shown while a figure they are computed from is hidden (the rate gives it back)."""
     rows = []
     for table in refs["table"].unique():
-        frame = published[table].reset_index(drop=True)
+        frame = published[table]
         mine = refs[refs["table"] == table]
         for col, sources in policy.tables[table].derived.items():
             hidden = mine[mine["column"].isin(sources) & ~mine["shown"] & mine["value"].notna()]
             for r in hidden.itertuples():
                 if pd.notna(frame.at[r.row, col]):
-                    rows.append({"table": table, "key": r.key, "measure": col, "status": "derive", "hidden": False,
+                    rows.append({"table": table, "key": r.key, "measure": col, "status": DERIVED, "hidden": False,
                                  "value": r.value,
                                  "lower": r.value, "upper": r.value, "width": 0.0, "required": math.nan,
                                  "need_lower": math.nan, "need_upper": math.nan, "ok": False})
