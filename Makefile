@@ -7,7 +7,7 @@ DEMO_CONTRACTS ?= 3000
 DEMO_DATE ?= $(shell date -u +%Y-%m-01)
 AIRFLOW_UI_PORT ?= 8080
 
-.PHONY: setup demo test lint generate airflow-db clean-demo airflow-ui bench bench-quick
+.PHONY: setup demo test test-fast lint generate airflow-db clean-demo airflow-ui bench bench-quick
 
 setup:  ## venv, Spark jars and the test S3 server, into a cache outside the clone
 	@bash $(ROOT)/infra/bootstrap.sh
@@ -26,9 +26,11 @@ demo: airflow-db generate  ## the whole pipeline through Airflow on the local la
 	  || { tail -50 $(ROOT)/.airflow/demo.log; exit 1; }
 	@$(AIRFLOW_ENV) && $(PY) -m jobs.ops.summary
 
-test: setup  ## lint, then the whole test suite (unit, Spark + Delta, S3 server, Airflow)
-	@$(ROOT)/.venv/bin/ruff check $(ROOT)
+test: lint  ## lint, then the whole test suite: unit, integration (Spark + Delta, S3 server), e2e (Airflow)
 	@$(AIRFLOW_ENV) && cd $(ROOT) && $(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: lint  ## unit tests and the integration tests that need no whole pipeline run
+	@$(AIRFLOW_ENV) && cd $(ROOT) && $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 airflow-ui: airflow-db  ## the Airflow UI on http://127.0.0.1:$(AIRFLOW_UI_PORT) (api-server, scheduler, dag-processor, triggerer)
 	@echo "user admin, password in $(ROOT)/.airflow/simple_auth_manager_passwords.json.generated (written at first start)"
@@ -39,8 +41,9 @@ bench: setup  ## benchmark at 10k, 100k and 1M contracts: pipeline per stage, mo
 bench-quick: setup  ## the benchmark at 10k contracts only
 	@$(AIRFLOW_ENV) && cd $(ROOT) && $(PY) -m bench.run --scales 10k --monthly 10k $(BENCH_ARGS)
 
-lint: setup
+lint: setup  ## ruff, and the layers of jobs/ (import-linter)
 	@$(ROOT)/.venv/bin/ruff check $(ROOT)
+	@cd $(ROOT) && $(ROOT)/.venv/bin/lint-imports --no-cache
 
 clean-demo:  ## remove the local lake, outputs and Airflow state (not the caches)
 	rm -rf $(ROOT)/lake $(ROOT)/output $(ROOT)/data $(ROOT)/.airflow

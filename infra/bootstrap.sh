@@ -31,11 +31,17 @@ if [ ! -f "$venv/.complete" ]; then
 fi
 link "$venv" "$ROOT/.venv"
 # The project itself, editable: `python -m jobs.pipeline` and the DAGs import it from any directory, no
-# PYTHONPATH. The venv is shared by clones (keyed by the lock), so each bootstrap points it at its own clone.
-if ! "$venv/bin/python" -c 'import jobs, sys; sys.exit(jobs.__path__[0] != sys.argv[1])' "$ROOT/jobs" 2>/dev/null; then
-  log "installing the project (editable) from $ROOT"
+# PYTHONPATH. The venv is shared by clones (keyed by the lock), so a .pth also puts the clone of the `.venv` link
+# that started Python first (sys.prefix is that link): two clones sharing the venv never import each other's code.
+if [ ! -f "$venv/.project-installed" ]; then
+  log "installing the project (editable)"
   "$venv/bin/uv" pip install -q --python "$venv/bin/python" --no-deps -e "$ROOT"
+  touch "$venv/.project-installed"
 fi
+site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+cat > "$site/zz_observatoire_clone.pth" <<'PTH'
+import os, sys; _r = os.path.dirname(sys.prefix); _r in sys.path or not os.path.isfile(os.path.join(_r, "jobs", "pipeline.py")) or sys.path.append(_r)
+PTH
 
 # --- Spark extra jars (Delta Lake, hadoop-aws + AWS SDK v2) ----------------------------------
 jars="$CACHE/jars-$(hash_of "$ROOT/infra/jars/pom.xml")"

@@ -51,13 +51,13 @@ def _ctx(run_id: str, settings: Settings | None, now: datetime | None = None) ->
     return RunContext(settings or Settings.from_env(), run_id, now or utc_now())
 
 
-def _locked(ctx: RunContext, stage: str, job: Callable[[RunContext], dict]):
+def _locked(ctx: RunContext, stage: str, stage_run: Callable[[RunContext], dict]):
     """Run a Spark stage under its writer lock, held from reading its inputs to its last commit: two runs of
     one stage (two months at once) would otherwise both load the same pending files, or write from stale reads."""
     hooks.before_stage(stage)
     with progress(stage) as step, job("locks").table_lock(ctx.settings, f"_stages/{stage}"):
         started = time.perf_counter()
-        report = step.report = job(ctx)
+        report = step.report = stage_run(ctx)
     if isinstance(report, dict):
         report.setdefault("stage", stage)
         report["seconds"] = round(time.perf_counter() - started, 1)
@@ -151,18 +151,21 @@ def transform(run_id: str, settings: Settings | None = None) -> list[dict]:
 
 
 def run_all(run_id: str, settings: Settings | None = None, since: str | None = None,
-            until: str | None = None) -> Path:
+            until: str | None = None, publish_outputs: bool = True) -> Path:
     """Every source (download, land, bronze), then silver, gold and publish; returns the run report.
 
     With ``since``/``until`` (``YYYY-MM``) it is the bulk backfill: the month folders of the range are
-    landed at once and go through one Spark session (same tables as one Airflow run per month)."""
+    landed at once and go through one Spark session (same tables as one Airflow run per month).
+    ``publish_outputs=False`` stops at gold (``--no-publish``)."""
     stages = []
     for source in SOURCES:
         stages += [download_source(source, run_id, settings),
                    land_source(source, run_id, settings, since=since, until=until),
                    bronze_source(source, run_id, settings)]
     stages += transform(run_id, settings)
-    write_run_report(run_id, stages, settings)  # the report's data-quality section reads this run's figures
+    path = write_run_report(run_id, stages, settings)  # the report's data-quality section reads this run's figures
+    if not publish_outputs:
+        return path
     return write_run_report(run_id, [*stages, publish(run_id, settings)], settings)
 
 
@@ -218,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--run-id", default=f"cli__{utc_now():%Y%m%dT%H%M%S}")
     parser.add_argument("--from", dest="since", metavar="YYYY-MM", help="land and all: first month folder")
     parser.add_argument("--to", dest="until", metavar="YYYY-MM", help="land and all: last month folder")
+    parser.add_argument("--no-publish", action="store_true", help="all: stop at gold (no site, sheets, open data)")
     parser.add_argument("--new-local-key", action="store_true",
                         help="rotate-key, local lake without OBS_PSEUDONYMIZATION_KEY: make a new random key first")
     args = parser.parse_args(argv)
@@ -226,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"months are YYYY-MM, got {bound!r}")
     per_source = {"download": download_source, "bronze": bronze_source}
     if args.stage == "all":
-        out = run_all(args.run_id, since=args.since, until=args.until)
+        out = run_all(args.run_id, since=args.since, until=args.until, publish_outputs=not args.no_publish)
     elif args.stage == "land":
         out = land_source(args.source, args.run_id, since=args.since, until=args.until)
     elif args.stage in per_source:

@@ -1,6 +1,6 @@
 """Seams where the reliability tests inject faults; nothing is installed in production, so each is a no-op.
 
-``tests/reliability/faults.py`` installs a write stall (a window between a Delta write's first data file and
+``tests/integration/reliability/faults.py`` installs a write stall (a window between a Delta write's first data file and
 its commit) and a barrier (two processes' stages start together); the production code only calls these.
 """
 

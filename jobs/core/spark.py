@@ -9,6 +9,41 @@ import sys
 from pyspark.sql import SparkSession
 
 from jobs.core.settings import Settings
+from jobs.core.storage import split_s3
+
+
+def s3a_options(settings: Settings) -> dict[str, str]:
+    """Hadoop S3A options for the settings' S3-compatible endpoint."""
+    return {
+        "fs.s3a.endpoint": settings.s3_endpoint,
+        "fs.s3a.endpoint.region": settings.s3_region,
+        "fs.s3a.path.style.access": "true",
+        "fs.s3a.connection.ssl.enabled": str(settings.s3_endpoint.startswith("https")).lower(),
+        "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        "fs.s3a.access.key": settings.s3_access_key,
+        "fs.s3a.secret.key": settings.s3_secret_key,
+        "fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        # Plain S3 only: stores such as S3Proxy lack conditional PUT and SDK checksum trailers.
+        "fs.s3a.create.conditional.enabled": "false",
+        "fs.s3a.checksum.generation": "false",
+        "fs.s3a.attempts.maximum": "3",
+        "fs.s3a.retry.limit": "3",
+    }
+
+
+def reach_lake(spark: SparkSession, settings: Settings) -> None:
+    """Point an already running session at the settings' lake bucket (per-bucket S3A options): a process
+    whose session was built for another lake (a local one, another endpoint) can still read and write it."""
+    if not (settings.on_s3 and settings.s3_endpoint):
+        return
+    bucket, _ = split_s3(settings.lake_uri)
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    for key, value in s3a_options(settings).items():
+        if key.startswith("fs.s3a.") and key != "fs.s3a.impl":
+            conf.set(f"fs.s3a.bucket.{bucket}.{key.removeprefix('fs.s3a.')}", value)
+    for key in ("fs.s3a.impl", "fs.s3.impl"):
+        conf.set(key, "org.apache.hadoop.fs.s3a.S3AFileSystem")
 
 
 def spark_conf(settings: Settings) -> dict[str, str]:
@@ -34,27 +69,8 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
     }
     if settings.s3_endpoint:
-        ssl = settings.s3_endpoint.startswith("https")
-        conf.update(
-            {
-                "spark.hadoop.fs.s3a.endpoint": settings.s3_endpoint,
-                "spark.hadoop.fs.s3a.endpoint.region": settings.s3_region,
-                "spark.hadoop.fs.s3a.path.style.access": "true",
-                "spark.hadoop.fs.s3a.connection.ssl.enabled": str(ssl).lower(),
-                "spark.hadoop.fs.s3a.aws.credentials.provider":
-                    "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
-                "spark.hadoop.fs.s3a.access.key": settings.s3_access_key,
-                "spark.hadoop.fs.s3a.secret.key": settings.s3_secret_key,
-                "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
-                "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
-                # Plain S3 only: stores such as S3Proxy lack conditional PUT and SDK checksum trailers.
-                "spark.hadoop.fs.s3a.create.conditional.enabled": "false",
-                "spark.hadoop.fs.s3a.checksum.generation": "false",
-                "spark.hadoop.fs.s3a.attempts.maximum": "3",
-                "spark.hadoop.fs.s3a.retry.limit": "3",
-                "spark.delta.logStore.s3a.impl": "io.delta.storage.S3SingleDriverLogStore",
-            }
-        )
+        conf.update({f"spark.hadoop.{k}": v for k, v in s3a_options(settings).items()})
+        conf["spark.delta.logStore.s3a.impl"] = "io.delta.storage.S3SingleDriverLogStore"
     conf.update(settings.extra_spark_conf)
     return conf
 
@@ -64,6 +80,7 @@ def get_spark(settings: Settings | None = None) -> SparkSession:
     settings = settings or Settings.from_env()
     active = SparkSession.getActiveSession()
     if active is not None:
+        reach_lake(active, settings)
         return active
     # Python workers run the same interpreter (and packages) as the driver unless told otherwise.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

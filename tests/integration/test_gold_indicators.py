@@ -10,7 +10,6 @@ from pyspark.sql import functions as F
 
 from jobs.gold import indicators as gi
 
-pytestmark = pytest.mark.spark
 THRESHOLD = 2
 
 OPERATIONS = [  # key, siret, market, modality, dept, ept, grand projet, objective, start, end

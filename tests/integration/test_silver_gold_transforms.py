@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
-import pytest
 from pyspark.sql import functions as F
 
 from jobs.bronze.decp import BRONZE_SCHEMA
@@ -13,7 +12,6 @@ from jobs.core import quality
 from jobs.gold import marches as gold_marches
 from jobs.silver import marches as silver_marches
 
-pytestmark = pytest.mark.spark
 TODAY = date(2026, 11, 28)
 VALID_SIRET = "21750001600019"  # Ville de Paris
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import pytest
 from pyspark.sql import functions as F
 
 from jobs.silver import sources as ss
 from schemas import referential as ref
 
-pytestmark = pytest.mark.spark
 TODAY = date(2026, 11, 28)
 LINEAGE = {"source_file": "f.csv", "source_sha256": "sha", "load_id": "l", "ingested_at": datetime(2026, 11, 1)}
 

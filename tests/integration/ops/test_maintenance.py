@@ -1,0 +1,61 @@
+"""Delta maintenance on a real table: OPTIMIZE compacts, VACUUM keeps what the retention needs and removes
+the rest, the table stays readable, and the log's checkpoint is checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.ops import maintenance
+
+NAME = "gold/heures_insertion"
+
+
+@pytest.fixture
+def table(spark, local_settings):
+    uri = local_settings.table_uri(NAME)
+    for i in range(12):  # 12 commits of small files: a checkpoint at version 10 (interval 10)
+        spark.range(i * 5, i * 5 + 5).repartition(2).write.format("delta").mode("append").save(uri)
+    return local_settings
+
+
+def test_optimize_compacts_and_keeps_the_rows(spark, table):
+    uri = table.table_uri(NAME)
+    result = maintenance.optimize(spark, table, NAME)
+    assert result["files_before"] >= 12 and result["files_after"] < result["files_before"]
+    assert result["files_after"] == 1
+    assert sorted(r.id for r in spark.read.format("delta").load(uri).collect()) == list(range(60))
+
+
+def test_vacuum_respects_the_retention(spark, table):
+    uri = table.table_uri(NAME)
+    maintenance.optimize(spark, table, NAME)
+    files_before = len(maintenance.data_files(table, NAME))
+
+    kept = maintenance.vacuum(spark, table, NAME)  # default retention 168 h: every file is younger
+    assert kept["retention_hours"] == 168 and kept["files_after"] == kept["files_before"] == files_before
+    version_3 = spark.read.format("delta").option("versionAsOf", 3).load(uri)  # time travel within retention
+    assert version_3.count() == 20
+
+    short = table.replace(vacuum_retention_hours=0)
+    removed = maintenance.vacuum(spark, short, NAME)
+    assert removed["files_after"] == 1 < removed["files_before"]  # only the compacted file is live
+    assert sorted(r.id for r in spark.read.format("delta").load(uri).collect()) == list(range(60))
+    with pytest.raises(Exception, match=r"(?i)file|not exist|DELTA_"):
+        spark.read.format("delta").option("versionAsOf", 3).load(uri).collect()
+    # the safety check is back on for everyone else
+    assert spark.conf.get("spark.databricks.delta.retentionDurationCheck.enabled") == "true"
+
+
+def test_checkpoint_status(spark, table, local_settings):
+    status = maintenance.checkpoint_status(spark, table, NAME)
+    assert status["version"] == 11 and status["last_checkpoint"] == 10 and status["interval"] == 10
+    assert status["ok"] and status["commits_since_checkpoint"] == 1
+    assert maintenance.check_checkpoints(spark, table)[0]["table"] == NAME
+    assert maintenance.table_family(NAME) == "gold" and maintenance.table_family("quarantine/files") == "bronze"
+    assert maintenance.table_family("quarantine/marches") == "silver"
+
+    (table.lake_path / NAME / "_delta_log" / "_last_checkpoint").unlink()
+    late = maintenance.checkpoint_status(spark, table, NAME)
+    assert not late["ok"] and late["last_checkpoint"] is None
+    with pytest.raises(RuntimeError, match="without a recent checkpoint"):
+        maintenance.check_checkpoints(spark, table)
