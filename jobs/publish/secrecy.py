@@ -34,7 +34,7 @@ Pure functions on pandas frames (gold tables are aggregates: small enough for th
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -64,13 +64,16 @@ class Measure:
     """A sensitive column of a table. ``quantity`` names the linked quantity (default: the column), so that
     two tables naming it differently are still known to show the same figures. ``additive``: True, False
     (distinct counts), or the dimensions along which it adds up. ``dominance``: the column holding the share
-    (0..1) of the cell's value held by its largest contributor(s), when the dominance rule applies."""
+    (0..1) of the cell's value held by its largest contributor(s), when the dominance rule applies.
+    ``frequency``: the figure counts persons itself (an outcome, a breakdown's cell), so the frequency rule
+    applies to it, beside the row's ``contributors``."""
 
     column: str
     kind: str = COUNT
     quantity: str = ""
     additive: bool | tuple[str, ...] = True
     dominance: str | None = None
+    frequency: bool = False
 
     @property
     def name(self) -> str:
@@ -85,7 +88,10 @@ class TablePolicy:
     """What a table shows: ``contributors`` counts the persons (or companies) behind each row (frequency
     rule), ``sensitive`` measures may be hidden, ``keys`` (dimensions, labels) and ``public`` columns (DECP
     figures, registers) never are, ``derived`` columns (rates, means) are hidden whenever one of the columns
-    they are computed from is, and ``sums`` ties columns of one row (outcomes add up to ``n_sorties``)."""
+    they are computed from is, and ``sums`` ties columns of one row (outcomes add up to ``n_sorties``).
+    ``public_rows`` (column -> values): rows whose figures are all public (a register's counts in a table
+    that also holds person counts). ``unpublished``: columns of the gold table that are not published at
+    all (computed for other uses); they are dropped before anything is written."""
 
     sensitive: tuple[Measure, ...]
     contributors: str | None = None
@@ -93,6 +99,15 @@ class TablePolicy:
     public: tuple[str, ...] = ()
     derived: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     sums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    public_rows: Mapping[str, tuple] = field(default_factory=dict)
+    unpublished: tuple[str, ...] = ()
+
+    def public_mask(self, frame: pd.DataFrame) -> np.ndarray:
+        """Rows whose figures are public (``public_rows``)."""
+        mask = np.zeros(len(frame), dtype=bool)
+        for col, values in self.public_rows.items():
+            mask |= frame[col].isin(list(values)).to_numpy()
+        return mask
 
 
 @dataclass(frozen=True)
@@ -140,7 +155,9 @@ def load_policy(path: Path | str = POLICY_FILE) -> Policy:
         sensitive=tuple(_measure(c, s) for c, s in (t.get("sensitive") or {}).items()),
         contributors=t.get("contributors"), keys=tuple(t.get("keys") or ()), public=tuple(t.get("public") or ()),
         derived={c: tuple(src) for c, src in (t.get("derived") or {}).items()},
-        sums={c: tuple(parts) for c, parts in (t.get("sums") or {}).items()})
+        sums={c: tuple(parts) for c, parts in (t.get("sums") or {}).items()},
+        public_rows={c: tuple(v) for c, v in (t.get("public_rows") or {}).items()},
+        unpublished=tuple(t.get("unpublished") or ()))
         for name, t in (data.get("tables") or {}).items()}
     dominance, protection = data.get("dominance") or {}, data.get("protection") or {}
     return Policy(tables=tables, threshold=int(data.get("threshold", 5)), dominance_n=int(dominance.get("n", 1)),
@@ -192,15 +209,16 @@ class Hierarchy:
         return cls(parents, root)
 
 
-def calendar(years: Iterable[int], months: bool = True) -> Hierarchy:
-    """Periods as codes ``2024`` ⊃ ``2024-T1`` ⊃ ``2024-01`` (see ``period_code``)."""
+def calendar(years: Iterable[int], months: bool = True, root: str | None = None) -> Hierarchy:
+    """Periods as codes ``2024`` ⊃ ``2024-T1`` ⊃ ``2024-01`` (see ``period_code``); ``root``, when given,
+    is the code of all periods together (every year adds up to it)."""
     parents = {}
     for y in years:
         for q in range(1, 5):
             parents[f"{y}-T{q}"] = str(y)
             if months:
                 parents.update({f"{y}-{m:02d}": f"{y}-T{q}" for m in range(3 * q - 2, 3 * q + 1)})
-    return Hierarchy(parents)
+    return Hierarchy(parents, root)
 
 
 def period_code(year: pd.Series, quarter: pd.Series | None = None, month: pd.Series | None = None) -> pd.Series:
@@ -216,15 +234,34 @@ def period_code(year: pd.Series, quarter: pd.Series | None = None, month: pd.Ser
     return code
 
 
+Codes = Callable[[pd.DataFrame], pd.Series]
+
+
 @dataclass(frozen=True)
 class Table:
-    """A published table's place in the linked set: the column holding each dimension's code (``coords``)
-    and the code shared by every row for the dimensions it has no column for (``fixed``: a regional table,
-    ``{"territoire": "11"}``). A dimension in neither is at its hierarchy's root (all categories)."""
+    """A published table's place in the linked set: the column holding each dimension's code (``coords``;
+    or a function of the row giving it, e.g. ``period_code`` of ``annee`` and ``trimestre``) and the code
+    shared by every row for the dimensions it has no column for (``fixed``: a regional table,
+    ``{"territoire": "11"}``). A dimension in neither is at its hierarchy's root (all categories).
+
+    ``where`` (column -> values) makes the table a *view* of the rows matching it: one long table holding
+    several breakdowns (``dimension`` = sexe, age...) is declared as one view per breakdown, each with its own
+    coordinates. ``published=False``: a table that is never published but whose figures an outsider could
+    still infer (EPT × département, when EPTs straddle départements): its cells are subject to the same
+    rules and protected, and always hidden."""
 
     name: str
-    coords: Mapping[str, str]
+    coords: Mapping[str, str | Codes]
     fixed: Mapping[str, str] = field(default_factory=dict)
+    where: Mapping[str, tuple] = field(default_factory=dict)
+    published: bool = True
+
+    def rows(self, frame: pd.DataFrame) -> np.ndarray:
+        """Positions of the rows this view covers."""
+        mask = np.ones(len(frame), dtype=bool)
+        for col, values in self.where.items():
+            mask &= frame[col].isin(list(values)).to_numpy()
+        return np.flatnonzero(mask)
 
 
 @dataclass(frozen=True)
@@ -250,7 +287,9 @@ def _codes(frame: pd.DataFrame, table: Table, linked: LinkedSet) -> pd.DataFrame
     out = {}
     for d, h in linked.dims.items():
         if d in table.coords:
-            out[d] = frame[table.coords[d]].astype(str).to_numpy()
+            source = table.coords[d]
+            codes = source(frame) if callable(source) else frame[source]
+            out[d] = pd.Series(codes).astype(str).to_numpy()
         elif d in table.fixed:
             out[d] = str(table.fixed[d])
         elif h is not None and h.root is not None:
@@ -260,19 +299,30 @@ def _codes(frame: pd.DataFrame, table: Table, linked: LinkedSet) -> pd.DataFrame
     return pd.DataFrame(out, index=range(len(frame)))
 
 
-def _refs(frame: pd.DataFrame, table: Table, linked: LinkedSet, policy: Policy) -> pd.DataFrame:
-    """One row per sensitive figure of one table, with its coordinate and primary flags."""
+def key_columns(table: Table, policy: Policy) -> list[str]:
+    """The columns identifying a row of the table: the policy's ``keys``, else the coordinate columns."""
+    tp = policy.tables[table.name]
+    return list(tp.keys) or [c for c in table.coords.values() if isinstance(c, str)]
+
+
+def _refs(frame: pd.DataFrame, table: Table, linked: LinkedSet, policy: Policy) -> pd.DataFrame | None:
+    """One row per sensitive figure of one table (view), with its coordinate and primary flags; ``row`` is
+    the position of the figure's row in the whole table."""
     tp = policy.tables.get(table.name)
     if tp is None:
         raise ValueError(f"{table.name}: no entry in the disclosure policy")
     frame = frame.reset_index(drop=True)
-    keys = list(table.coords.values())
-    if frame.duplicated(keys).any():
-        raise ValueError(f"{table.name}: several rows share a key {keys}")
-    known = {*keys, *tp.keys, *tp.public, *tp.derived, GOLD_FLAG, *(m.column for m in tp.sensitive),
-             *(m.dominance for m in tp.sensitive if m.dominance)}
+    coords = [c for c in table.coords.values() if isinstance(c, str)]
+    keys = key_columns(table, policy)
+    known = {*coords, *tp.keys, *tp.public, *tp.derived, *tp.unpublished, GOLD_FLAG,
+             *(m.column for m in tp.sensitive), *(m.dominance for m in tp.sensitive if m.dominance)}
     if unknown := [c for c in frame.columns if c not in known]:
         raise ValueError(f"{table.name}: columns neither sensitive nor public in the policy: {unknown}")
+    positions = table.rows(frame)
+    positions = positions[~tp.public_mask(frame)[positions]]
+    frame = frame.iloc[positions].reset_index(drop=True)
+    if frame.duplicated(keys).any():
+        raise ValueError(f"{table.name}: several rows share a key {keys}")
     small = np.zeros(len(frame), dtype=bool)
     if tp.contributors:
         n = pd.to_numeric(frame[tp.contributors], errors="coerce").fillna(0).to_numpy()
@@ -282,6 +332,8 @@ def _refs(frame: pd.DataFrame, table: Table, linked: LinkedSet, policy: Policy) 
     if missing := [m.dominance for m in tp.sensitive if m.dominance and m.dominance not in frame.columns]:
         raise ValueError(f"{table.name}: dominance share columns missing {missing}: gold must compute them "
                          "(or the policy drop the rule)")
+    if frame.empty or not tp.sensitive:
+        return None
     codes = _codes(frame, table, linked)
     key = list(frame[keys].itertuples(index=False, name=None))
     parts = []
@@ -290,10 +342,29 @@ def _refs(frame: pd.DataFrame, table: Table, linked: LinkedSet, policy: Policy) 
         share = (pd.to_numeric(frame[m.dominance], errors="coerce").astype(float).to_numpy() if m.dominance
                  else np.full(len(frame), np.nan))
         dominant = (share > policy.dominance_k) & (value > 0)
-        parts.append(codes.assign(table=table.name, row=np.arange(len(frame)), key=key, column=m.column,
+        own = (value > 0) & (value < policy.threshold) if m.frequency else np.zeros(len(frame), dtype=bool)
+        parts.append(codes.assign(table=table.name, row=positions, key=key, column=m.column,
                                   quantity=m.name, kind=m.kind, value=value, share=share, dominant=dominant,
-                                  primary=((small & (value > 0)) | dominant) & ~np.isnan(value)))
-    return pd.concat(parts, ignore_index=True) if parts else None
+                                  shown_here=table.published,
+                                  primary=(((small | own) & (value > 0)) | dominant) & ~np.isnan(value)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def uncovered(frames: Mapping[str, pd.DataFrame], linked: LinkedSet, policy: Policy) -> dict[str, int]:
+    """Rows of tables with sensitive figures that no view covers and that are not public: such figures would
+    be published unprotected. Must be empty (``build`` refuses otherwise)."""
+    out = {}
+    for name in dict.fromkeys(t.name for t in linked.tables):
+        tp, frame = policy.tables[name], frames[name].reset_index(drop=True)
+        if not tp.sensitive:
+            continue
+        covered = tp.public_mask(frame)
+        for t in linked.tables:
+            if t.name == name:
+                covered[t.rows(frame)] = True
+        if (n := int((~covered).sum())) > 0:
+            out[name] = n
+    return out
 
 
 def _closure(keys: set[tuple], hierarchies: list[Hierarchy | None]) -> set[tuple]:
@@ -319,9 +390,11 @@ def build(frames: Mapping[str, pd.DataFrame], linked: LinkedSet, policy: Policy)
     Tables must be complete at their level: a row they do not have is an empty cell (zero).
     """
     dims = list(linked.dims)
+    if missing := uncovered(frames, linked, policy):
+        raise ValueError(f"rows with sensitive figures that no view of the linked set covers: {missing}")
     parts = [r for t in linked.tables if (r := _refs(frames[t.name], t, linked, policy)) is not None]
     if not parts:
-        return Model(pd.DataFrame(columns=["quantity", *dims, "value", "latent"]), pd.DataFrame(),
+        return Model(pd.DataFrame(columns=["quantity", *dims, "value", "latent", "internal"]), pd.DataFrame(),
                      sparse.csr_array((0, 0)), sparse.csr_array((0, 0)))
     refs = pd.concat(parts, ignore_index=True)
     ident = ["quantity", *dims]
@@ -332,8 +405,9 @@ def build(frames: Mapping[str, pd.DataFrame], linked: LinkedSet, policy: Policy)
         first = refs[refs.cell == bad.index[0]]
         raise ValueError(f"one cell shown with different values: {first[['table', 'key', 'column', 'value']]}")
     cells = g.agg(**{c: (c, "first") for c in [*ident, "kind"]}, value=("value", "first"), share=("share", "max"),
-                  dominant=("dominant", "any"), primary=("primary", "any"))
+                  dominant=("dominant", "any"), primary=("primary", "any"), shown=("shown_here", "any"))
     cells["latent"] = cells["value"].isna()
+    cells["internal"] = ~cells.pop("shown").astype(bool)  # only in unpublished tables: always hidden
     measures = {m.name: m for tp in policy.tables.values() for m in tp.sensitive}
     hierarchies = [linked.dims[d] for d in dims]
     latent = []
@@ -341,7 +415,8 @@ def build(frames: Mapping[str, pd.DataFrame], linked: LinkedSet, policy: Policy)
         keys = set(sub[dims].itertuples(index=False, name=None))
         for key in _closure(keys, hierarchies) - keys:
             latent.append({"quantity": q, **dict(zip(dims, key, strict=True)), "kind": sub["kind"].iat[0],
-                           "value": np.nan, "share": np.nan, "dominant": False, "primary": False, "latent": True})
+                           "value": np.nan, "share": np.nan, "dominant": False, "primary": False, "latent": True,
+                           "internal": False})
     cells = pd.concat([cells, pd.DataFrame(latent)], ignore_index=True) if latent else cells.reset_index(drop=True)
     eq_rows, ub_rows = _relations(cells, dims, hierarchies, measures)
     eq_rows += _row_sums(refs, policy)
@@ -526,7 +601,7 @@ def suppress(model: Model, policy: Policy) -> np.ndarray:
     """
     cells = model.cells
     status = np.where(cells["primary"].to_numpy(), _PRIMARY, _PUBLISHED)
-    latent = cells["latent"].to_numpy()
+    latent = (cells["latent"] | cells["internal"]).to_numpy()  # never shown: hidden for free
     value, cost = cells["value"].fillna(0).to_numpy(), cells["cost"].to_numpy()
     lower, upper = cells["lower_level"].to_numpy(), cells["upper_level"].to_numpy()
     labels = _components(sparse.vstack([model.eq, model.ub]).tocsr(), len(cells))
@@ -604,7 +679,7 @@ def publish(frames: Mapping[str, pd.DataFrame], figures: pd.DataFrame, policy: P
     for name, frame in frames.items():
         tp = policy.tables[name]
         frame = frame.reset_index(drop=True)
-        drop = [GOLD_FLAG, *(m.dominance for m in tp.sensitive if m.dominance)]
+        drop = [GOLD_FLAG, *(m.dominance for m in tp.sensitive if m.dominance), *tp.unpublished]
         df = frame.drop(columns=[c for c in drop if c in frame.columns])
         mine = figures[figures["table"] == name]
         hidden = {}
@@ -638,7 +713,8 @@ def protect(frames: Mapping[str, pd.DataFrame], linked: LinkedSet, policy: Polic
         status = suppress(model, policy)
         figures = model.refs[columns].copy()
         figures["status"] = np.array([None, PRIMARY, SECONDARY], dtype=object)[status[figures["cell"].to_numpy()]]
-    return Protection(publish({t.name: frames[t.name] for t in linked.tables}, figures, policy), figures, model)
+    shown = {t.name: frames[t.name] for t in linked.tables if t.published}
+    return Protection(publish(shown, figures, policy), figures, model)
 
 
 AUDIT_COLUMNS = ["table", "key", "measure", "status", "hidden", "value", "lower", "upper", "width", "required",
@@ -660,11 +736,13 @@ def audit(frames: Mapping[str, pd.DataFrame], published: Mapping[str, pd.DataFra
     refs = model.refs
     if refs.empty:
         return pd.DataFrame(columns=AUDIT_COLUMNS)
-    published = {t.name: _aligned(published[t.name], frames[t.name], list(t.coords.values())) for t in linked.tables}
-    shown = np.empty(len(refs), dtype=bool)
+    published = {t.name: _aligned(published[t.name], frames[t.name], key_columns(t, policy))
+                 for t in linked.tables if t.published}
+    shown = np.zeros(len(refs), dtype=bool)
     for (table, column), idx in refs.groupby(["table", "column"]).groups.items():
-        rows = refs.loc[idx, "row"].to_numpy()
-        shown[idx] = published[table][column].iloc[rows].notna().to_numpy()
+        if table in published:  # an unpublished table shows nothing
+            rows = refs.loc[idx, "row"].to_numpy()
+            shown[idx] = published[table][column].iloc[rows].notna().to_numpy()
     refs = refs.assign(shown=shown)
     cells = model.cells
     known = np.zeros(len(cells), dtype=bool)
@@ -694,10 +772,23 @@ def audit(frames: Mapping[str, pd.DataFrame], published: Mapping[str, pd.DataFra
     return pd.concat([report, leaks], ignore_index=True) if len(leaks) else report.reset_index(drop=True)
 
 
+def _key_text(value) -> str:
+    """A key value as text, the same whether read from gold or back from a CSV or JSON file."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value)).lower()
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10] if not getattr(value, "hour", 0) else value.isoformat()
+    return str(value)
+
+
 def _aligned(published: pd.DataFrame, true: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """The published rows in the order of the true table's rows (all null where a row is missing)."""
     def key(df: pd.DataFrame) -> pd.Index:
-        return pd.Index(["\x1f".join(map(str, k)) for k in df[keys].itertuples(index=False, name=None)])
+        return pd.Index(["\x1f".join(map(_key_text, k)) for k in df[keys].itertuples(index=False, name=None)])
 
     return published.set_axis(key(published)).reindex(key(true)).reset_index(drop=True)
 
@@ -706,6 +797,8 @@ def _derived_leaks(refs: pd.DataFrame, published: Mapping[str, pd.DataFrame], po
     """Derived figures shown while a figure they are computed from is hidden (the rate gives it back)."""
     rows = []
     for table in refs["table"].unique():
+        if table not in published:
+            continue
         frame = published[table]
         mine = refs[refs["table"] == table]
         for col, sources in policy.tables[table].derived.items():
