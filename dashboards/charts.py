@@ -44,27 +44,46 @@ def monthly_figure(gold: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def wrap(label: object, width: int = 16) -> str:
+    """A category label on several lines (``<br>``) of at most ``width`` characters where it has spaces:
+    long labels stay readable under a bar instead of being cut or overlapping."""
+    words, lines = str(label).split(" "), [""]
+    for word in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}".strip()
+    return "<br>".join(lines)
+
+
 def layout(fig: go.Figure, title: str, *, x: str = "", y: str = "", height: int = 420) -> go.Figure:
     fig.update_layout(title=title, height=height, xaxis_title=x, yaxis_title=y, separators=", ",
-                      legend={"orientation": "h", "y": -0.2}, margin={"l": 60, "r": 20, "t": 60, "b": 40},
-                      plot_bgcolor="white")
+                      legend={"orientation": "h", "y": -0.25, "yanchor": "top"},
+                      margin={"l": 60, "r": 20, "t": 60, "b": 40}, plot_bgcolor="white")
     fig.update_yaxes(gridcolor="#e5e5e5")
+    fig.update_xaxes(automargin=True)
     return fig
 
 
 def bars(df: pd.DataFrame, x: str, y: str, color: str | None, title: str, *, labels: dict[str, str] | None = None,
          x_title: str = "", y_title: str = "", barmode: str = "stack", percent: bool = False) -> go.Figure:
-    """Bars of ``y`` by ``x``, one trace per value of ``color`` (labels from the referential)."""
+    """Bars of ``y`` by ``x``, one trace per value of ``color`` (labels from the referential). Rows without a
+    figure (secret) are left out: the page says so beside the chart. Long category labels are wrapped, and
+    slanted when there are many."""
     fig = go.Figure()
+    df = df[df[y].notna()]
     groups = [(None, df)] if color is None else list(df.groupby(color, sort=True))
     for i, (key, part) in enumerate(groups):
         part = part.sort_values(x)
         name = (labels or {}).get(key, key) if key is not None else y_title
-        fig.add_trace(go.Bar(x=part[x].astype(str), y=part[y], name=str(name), marker_color=PALETTE[i % len(PALETTE)],
+        fig.add_trace(go.Bar(x=[wrap(v) for v in part[x].astype(str)], y=part[y].astype(float), name=wrap(name, 40),
+                             marker_color=PALETTE[i % len(PALETTE)],
                              hovertemplate="%{x} : %{y:,.1%}<extra>%{fullData.name}</extra>" if percent
                              else "%{x} : %{y:,.0f}<extra>%{fullData.name}</extra>"))
     fig.update_layout(barmode=barmode)
     fig.update_xaxes(categoryorder="category ascending")  # years in order whatever trace comes first
+    if df[x].astype(str).str.len().max() > 12 if len(df) else False:
+        fig.update_xaxes(tickangle=-30)
     if percent:
         fig.update_yaxes(tickformat=".0%")
     return layout(fig, title, x=x_title, y=y_title)

@@ -9,8 +9,19 @@ from pathlib import Path
 import pandas as pd
 
 from dashboards import charts
-from dashboards.audiences import IDF, _outcomes_figure, territory_hours, visible
-from dashboards.page import Kpi, Section, fmt, render, table
+from dashboards.audiences import (
+    GRAINS,
+    IDF,
+    OUTCOME_FIGURES,
+    _one,
+    _outcomes_figure,
+    _outcomes_table,
+    _span,
+    departement_years,
+    hours_year,
+    persons_year,
+)
+from dashboards.page import CELLS, Figures, Kpi, Section, fmt, number, rate, render, table
 from schemas import referential as ref
 
 METHODOLOGY = (
@@ -24,38 +35,36 @@ METHODOLOGY = (
     "Sorties : situation observée au moins six mois après la fin du contrat (définitions DGEFP).",
     "Part des marchés avec une considération sociale : parmi les marchés publiés au format 2022 qui renseignent "
     "le champ ; les années antérieures ne sont pas mesurables.",
-    "Secret statistique : toute case concernant moins de personnes que le seuil de diffusion est masquée "
-    "(« s »), ainsi qu'une case complémentaire lorsqu'elle permettrait de la retrouver par différence.",
+    "Secret statistique (règles : docs/disclosure.md) : une donnée concernant moins de cinq personnes, ou dont "
+    "une personne ou un employeur fait plus de 85 % des heures, est masquée (« s ») ; d'autres données le sont "
+    "aussi lorsqu'elles permettraient de la retrouver, par différence, à partir de l'ensemble des chiffres publiés "
+    "(tableaux du site, fiches, rapport et données ouvertes, contrôlés ensemble). Les marchés (DECP, données "
+    "publiques) ne sont jamais masqués. Chaque taux est donné avec son effectif (n).",
+    GRAINS,
 )
 
 
-def key_figures(gold: dict[str, pd.DataFrame], year: int) -> list[Kpi]:
+def key_figures(gold: dict[str, pd.DataFrame], year: int, shown: Figures) -> list[Kpi]:
     marches = gold["marches_par_mois_departement"].copy()
     marches["annee"] = pd.to_datetime(marches["mois"]).dt.year
     totals = marches[(marches["consideration_sociale"] == ref.ALL) & (marches["annee"] == year)
                      & marches["departement"].isin([*IDF, ref.NOT_ALLOCATED])]
-    hours = gold["heures_insertion"]
-    benef = gold["beneficiaires"]
-    total = visible(benef[(benef["dimension"] == "ensemble") & (benef["annee"] == year)], ["n_personnes"])
-    # The year's hours are about the year's beneficiaries: shown only when their count is.
-    hours_year = float(hours[hours["annee"] == year]["heures_realisees"].sum()) if len(total) and \
-        total["n_personnes"].iloc[0] is not None else None
+    hours = _one(hours_year(gold, year, shown), "heures_realisees")
     share = gold["part_marches_consideration_sociale"]
     share = share[share["annee"] == year]
-    sorties = visible(gold["sorties_6_mois"][gold["sorties_6_mois"]["annee"] == year], ["taux_sorties_dynamiques"])
+    sorties = gold["sorties_6_mois"]
+    sorties = shown.take(sorties[sorties["annee"] == year], "sorties_6_mois",
+                         ["taux_sorties_dynamiques", "n_sorties"])
     return [
         Kpi("nb_marches", f"marchés notifiés en {year} (IDF)", int(totals["nb_marches"].sum())),
         Kpi("montant", "euros HT", round(float(totals["montant_total"].sum()))),
         Kpi("part_consideration_sociale", "des marchés (format 2022) avec une considération sociale",
-            float(share["part"].iloc[0]) if len(share) else None, percent=True),
-        Kpi("heures_realisees", "heures d'insertion réalisées", None if hours_year is None else round(hours_year)),
-        Kpi("etp", "équivalents temps plein", None if hours_year is None else round(charts.fte(hours_year), 1),
-            decimals=1),
-        Kpi("n_personnes", "personnes en parcours",
-            int(total["n_personnes"].iloc[0]) if len(total) and total["n_personnes"].iloc[0] is not None else None),
-        Kpi("taux_sorties_dynamiques", "de sorties dynamiques six mois après",
-            float(sorties["taux_sorties_dynamiques"].iloc[0])
-            if len(sorties) and sorties["taux_sorties_dynamiques"].iloc[0] is not None else None, percent=True),
+            _one(share, "part"), percent=True, n=_one(share, "n_marches"), n_unit="marchés"),
+        Kpi("heures_realisees", "heures d'insertion réalisées", None if hours is None else round(hours)),
+        Kpi("etp", "équivalents temps plein", None if hours is None else round(charts.fte(hours), 1), decimals=1),
+        Kpi("n_personnes", "personnes en parcours", persons_year(gold, year, shown)),
+        Kpi("taux_sorties_dynamiques", "de sorties dynamiques six mois après", _one(sorties, "taux_sorties_dynamiques"),
+            percent=True, n=_one(sorties, "n_sorties"), n_unit="situations"),
     ]
 
 
@@ -66,7 +75,7 @@ def quality_section(quality_dir: Path) -> Section:
         return Section("Qualité des données", text="Aucun rapport de qualité n'est encore disponible.")
     report = json.loads(files[-1].read_text(encoding="utf-8"))
     rows = [[t["table"], fmt(t["rows_in"]), fmt(t["rows_written"]), fmt(t["rows_quarantined"]),
-             fmt(t["rows_quarantined"] / t["rows_in"] if t["rows_in"] else 0.0, percent=True)]
+             rate(t["rows_quarantined"] / t["rows_in"] if t["rows_in"] else 0.0, t["rows_in"], "lignes")]
             for t in report["tables"] if not t["table"].startswith("gold/")]
     rules: dict[str, int] = {}
     for t in report["tables"]:
@@ -82,17 +91,18 @@ def quality_section(quality_dir: Path) -> Section:
 
 
 def build_report(gold: dict[str, pd.DataFrame], year: int, out_dir: Path, quality_dir: Path) -> Path:
-    terr = visible(territory_hours(gold, 0), ["heures_realisees"])
+    shown = Figures()
+    terr = shown.take(departement_years(gold), "heures_departement", ["heures_realisees"])
+    terr = terr[terr["annee"] <= year]
     names = {c: n for c, n in ref.departements().items() if c in IDF}
     this_year = terr[terr["annee"] == year].set_index("departement")["heures_realisees"]
-    hours_map = charts.departement_map({d: this_year.get(d) for d in IDF},
-                                       f"Heures d'insertion réalisées en {year}", "Heures")
-    ept = gold["heures_insertion_ept"]
-    ept = visible(ept[ept["annee"] == year], ["heures_realisees"])
-    ept_map = charts.ept_map(dict(zip(ept["ept"], ept["heures_realisees"], strict=True)),
-                             f"Heures d'insertion par territoire du Grand Paris en {year}", "Heures")
-    history = terr[terr["annee"] <= year].dropna(subset=["heures_realisees"])
-    evolution = charts.bars(history.assign(nom=history["departement"].map(names)), "annee", "heures_realisees", "nom",
+    by_dept = {d: number(this_year.get(d)) for d in IDF}
+    hours_map = charts.departement_map(by_dept, f"Heures d'insertion réalisées en {year}", "Heures")
+    ept = shown.take(gold["heures_ept"], "heures_ept", ["heures_realisees"])
+    ept_map = charts.ept_map({e: number(v) for e, v in zip(ept["ept"], ept["heures_realisees"], strict=True)},
+                             f"Heures d'insertion par territoire du Grand Paris, {_span(gold, 'heures_ept')}",
+                             "Heures")
+    evolution = charts.bars(terr.assign(nom=terr["departement"].map(names)), "annee", "heures_realisees", "nom",
                             "Heures d'insertion réalisées par année et département", x_title="Année", y_title="Heures")
     marches = gold["marches_par_mois_departement"].copy()
     marches["annee"] = pd.to_datetime(marches["mois"]).dt.year
@@ -104,20 +114,22 @@ def build_report(gold: dict[str, pd.DataFrame], year: int, out_dir: Path, qualit
     contracts = charts.bars(by_year, "annee", "nb_marches", "consideration_sociale",
                             "Marchés notifiés par année et considération sociale", labels=labels, x_title="Année",
                             y_title="Marchés")
+    sorties = gold["sorties_6_mois"]
+    sorties = shown.take(sorties[sorties["annee"] <= year].sort_values("annee"), "sorties_6_mois", OUTCOME_FIGURES)
     sections = [
-        Section("Chiffres clés", kpis=key_figures(gold, year)),
-        Section("Évolution", figures=[contracts, evolution]),
+        Section("Chiffres clés", kpis=key_figures(gold, year, shown)),
+        Section("Évolution", figures=[contracts, evolution],
+                text="Les données couvertes par le secret statistique (« s ») ne figurent pas sur les graphiques."),
         Section("Cartes", figures=[hours_map, ept_map,
                                    charts.structures_map(gold.get("structures", pd.DataFrame(
                                        columns=["latitude", "longitude", "famille"])), "Structures d'insertion")]),
-        Section("Parcours et sorties", figures=[_outcomes_figure(gold["sorties_6_mois"][
-            gold["sorties_6_mois"]["annee"] <= year])]),
+        Section("Parcours et sorties", figures=[_outcomes_figure(sorties)], table_html=_outcomes_table(sorties)),
         Section("Méthodologie", table_html="".join(f"<p>{escape(p)}</p>" for p in METHODOLOGY)),
         quality_section(quality_dir),
     ]
     html = render(f"Rapport statistique annuel {year} — clauses sociales en Île-de-France",
                   "Observatoire régional des clauses sociales dans la commande publique.", sections,
-                  data={"annee": year, "heures_par_departement": {d: this_year.get(d) for d in IDF}}, nav=False)
+                  data={"annee": year, "heures_par_departement": by_dept, CELLS: shown.cells}, nav=False)
     path = out_dir / f"rapport-annuel-{year}.html"
     path.write_text(html, encoding="utf-8")
     return path

@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 
 from jobs.core.context import RunContext
 from jobs.core.delta_io import write_by_period
+from jobs.gold import published
 from jobs.gold.marches import consideration_categories
 from schemas import referential as ref
 
@@ -306,9 +307,11 @@ def run(ctx: RunContext) -> dict:
         FICHES_TERRITOIRES: (fiche_territoires, marches),
         HEURES_EPT: (heures_ept(h, ops, t), h),
     }
+    tables.update(published.build(read, tables[HEURES][0]))
+    periods = {**PERIODS, **published.TABLES}
     reports = []
     for name, (df, source) in tables.items():
-        rewritten = write_by_period(spark, rounded(df), settings, name, PERIODS.get(name), full=full)
+        rewritten = write_by_period(spark, rounded(df), settings, name, periods.get(name), full=full)
         reports.append({"table": name, "rows_in": source.count(), "rows_written": read(name).count(),
                         "rows_quarantined": 0, "details": {"periods_rewritten": [str(p) for p in rewritten]}})
     gold_hours = read(HEURES).agg(F.sum("heures_realisees")).first()[0] or 0.0

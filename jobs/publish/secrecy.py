@@ -1,7 +1,7 @@
 """Statistical secrecy that survives differencing: every published table protected as ONE linked set.
 
-Why: ``disclosure.py`` hides small rows and, margin by margin, one more cell whenever a margin holds a lone
-suppressed cell. An outsider who combines several tables (a département's year = its quarters = its EPTs;
+Why: hiding small rows table by table, and one more cell whenever a margin holds a lone suppressed cell (the
+previous ``disclosure.py``), is not enough. An outsider who combines several tables (a département's year = its quarters = its EPTs;
 the region = its départements) can still solve for a hidden cell. Here all published tables are views of one
 set of cells tied by additive relations, and both the complementary suppression and the audit reason with
 linear programming over all of them (scipy's HiGHS). ``docs/disclosure.md`` explains the policy.
@@ -88,7 +88,8 @@ class TablePolicy:
     """What a table shows: ``contributors`` counts the persons (or companies) behind each row (frequency
     rule), ``sensitive`` measures may be hidden, ``keys`` (dimensions, labels) and ``public`` columns (DECP
     figures, registers) never are, ``derived`` columns (rates, means) are hidden whenever one of the columns
-    they are computed from is, and ``sums`` ties columns of one row (outcomes add up to ``n_sorties``).
+    they are computed from is, ``sums`` ties columns of one row (total = Σ parts) and ``bounds`` too when the
+    parts do not cover every case (total >= Σ parts: three outcomes among all exits).
     ``public_rows`` (column -> values): rows whose figures are all public (a register's counts in a table
     that also holds person counts). ``unpublished``: columns of the gold table that are not published at
     all (computed for other uses); they are dropped before anything is written."""
@@ -99,6 +100,7 @@ class TablePolicy:
     public: tuple[str, ...] = ()
     derived: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     sums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    bounds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     public_rows: Mapping[str, tuple] = field(default_factory=dict)
     unpublished: tuple[str, ...] = ()
 
@@ -148,19 +150,27 @@ def _measure(column: str, spec: Mapping | None) -> Measure:
     return Measure(column=column, additive=additive if isinstance(additive, bool) else tuple(additive), **spec)
 
 
-def load_policy(path: Path | str = POLICY_FILE) -> Policy:
-    """The policy from its YAML file (see ``schemas/disclosure.yaml`` for the format)."""
+def load_policy(path: Path | str = POLICY_FILE, threshold: int | None = None) -> Policy:
+    """The policy from its YAML file (see ``schemas/disclosure.yaml`` for the format); ``threshold``, when
+    given (``OBS_SMALL_CELL_THRESHOLD``), overrides the file's. Refuses a quantity declared two ways."""
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     tables = {name: TablePolicy(
         sensitive=tuple(_measure(c, s) for c, s in (t.get("sensitive") or {}).items()),
         contributors=t.get("contributors"), keys=tuple(t.get("keys") or ()), public=tuple(t.get("public") or ()),
         derived={c: tuple(src) for c, src in (t.get("derived") or {}).items()},
         sums={c: tuple(parts) for c, parts in (t.get("sums") or {}).items()},
+        bounds={c: tuple(parts) for c, parts in (t.get("bounds") or {}).items()},
         public_rows={c: tuple(v) for c, v in (t.get("public_rows") or {}).items()},
         unpublished=tuple(t.get("unpublished") or ()))
         for name, t in (data.get("tables") or {}).items()}
+    seen: dict[str, tuple] = {}
+    for name, tp in tables.items():
+        for m in tp.sensitive:
+            if seen.setdefault(m.name, (m.kind, m.additive, name))[:2] != (m.kind, m.additive):
+                raise ValueError(f"quantity {m.name!r} declared differently in {name} and {seen[m.name][2]}")
     dominance, protection = data.get("dominance") or {}, data.get("protection") or {}
-    return Policy(tables=tables, threshold=int(data.get("threshold", 5)), dominance_n=int(dominance.get("n", 1)),
+    return Policy(tables=tables, threshold=int(threshold or data.get("threshold", 5)),
+                  dominance_n=int(dominance.get("n", 1)),
                   dominance_k=float(dominance.get("k", 0.85)), percent=float(protection.get("percent", 10)),
                   count_floor=protection.get("count_floor"),
                   magnitude_floor=float(protection.get("magnitude_floor", 0)), cost=data.get("cost", "value"),
@@ -299,6 +309,14 @@ def _codes(frame: pd.DataFrame, table: Table, linked: LinkedSet) -> pd.DataFrame
     return pd.DataFrame(out, index=range(len(frame)))
 
 
+def _check_columns(name: str, frame: pd.DataFrame, tp: TablePolicy, coords: Iterable[str] = ()) -> None:
+    """Every column is named by the policy: a new figure cannot be published by oversight."""
+    known = {*coords, *tp.keys, *tp.public, *tp.derived, *tp.unpublished, GOLD_FLAG,
+             *(m.column for m in tp.sensitive), *(m.dominance for m in tp.sensitive if m.dominance)}
+    if unknown := [c for c in frame.columns if c not in known]:
+        raise ValueError(f"{name}: columns neither sensitive nor public in the policy: {unknown}")
+
+
 def key_columns(table: Table, policy: Policy) -> list[str]:
     """The columns identifying a row of the table: the policy's ``keys``, else the coordinate columns."""
     tp = policy.tables[table.name]
@@ -314,10 +332,7 @@ def _refs(frame: pd.DataFrame, table: Table, linked: LinkedSet, policy: Policy) 
     frame = frame.reset_index(drop=True)
     coords = [c for c in table.coords.values() if isinstance(c, str)]
     keys = key_columns(table, policy)
-    known = {*coords, *tp.keys, *tp.public, *tp.derived, *tp.unpublished, GOLD_FLAG,
-             *(m.column for m in tp.sensitive), *(m.dominance for m in tp.sensitive if m.dominance)}
-    if unknown := [c for c in frame.columns if c not in known]:
-        raise ValueError(f"{table.name}: columns neither sensitive nor public in the policy: {unknown}")
+    _check_columns(table.name, frame, tp, coords)
     positions = table.rows(frame)
     positions = positions[~tp.public_mask(frame)[positions]]
     frame = frame.iloc[positions].reset_index(drop=True)
@@ -420,6 +435,7 @@ def build(frames: Mapping[str, pd.DataFrame], linked: LinkedSet, policy: Policy)
     cells = pd.concat([cells, pd.DataFrame(latent)], ignore_index=True) if latent else cells.reset_index(drop=True)
     eq_rows, ub_rows = _relations(cells, dims, hierarchies, measures)
     eq_rows += _row_sums(refs, policy)
+    ub_rows += _row_sums(refs, policy, "bounds")
     eq, ub = _matrix(eq_rows, len(cells)), _matrix(ub_rows, len(cells))
     _check(cells, dims, eq, ub, policy.tolerance)
     value = cells["value"].fillna(0).to_numpy()
@@ -464,11 +480,12 @@ def _relations(cells: pd.DataFrame, dims: list[str], hierarchies: list[Hierarchy
     return eq_rows, ub_rows
 
 
-def _row_sums(refs: pd.DataFrame, policy: Policy) -> list[dict[int, float]]:
-    """Total column = Σ component columns, row by row (``sums`` of the table's policy)."""
+def _row_sums(refs: pd.DataFrame, policy: Policy, kind: str = "sums") -> list[dict[int, float]]:
+    """Total column = Σ component columns, row by row (``sums`` of the table's policy); with ``bounds``,
+    Σ component columns - total <= 0 (the components do not cover every case)."""
     rows = []
     for table, mine in refs.groupby("table", sort=False):
-        sums = policy.tables[table].sums
+        sums = getattr(policy.tables[table], kind)
         if not sums:
             continue
         wide = mine.pivot(index="row", columns="column", values="cell")
@@ -667,6 +684,10 @@ class Protection:
     model: Model
 
 
+NO_FIGURES = pd.DataFrame({"table": pd.Series(dtype=object), "row": pd.Series(dtype=int),
+                           "column": pd.Series(dtype=object), "status": pd.Series(dtype=object)})
+
+
 def publish(frames: Mapping[str, pd.DataFrame], figures: pd.DataFrame, policy: Policy) -> dict[str, pd.DataFrame]:
     """The tables as published: hidden figures null, ``secret_<column>`` (hidden or not) beside each
     sensitive or derived column, ``secret`` when any figure of the row is hidden.
@@ -677,7 +698,10 @@ def publish(frames: Mapping[str, pd.DataFrame], figures: pd.DataFrame, policy: P
     """
     out = {}
     for name, frame in frames.items():
-        tp = policy.tables[name]
+        tp = policy.tables.get(name)
+        if tp is None:
+            raise ValueError(f"{name}: no entry in the disclosure policy")
+        _check_columns(name, frame, tp)
         frame = frame.reset_index(drop=True)
         drop = [GOLD_FLAG, *(m.dominance for m in tp.sensitive if m.dominance), *tp.unpublished]
         df = frame.drop(columns=[c for c in drop if c in frame.columns])
@@ -785,12 +809,14 @@ def _key_text(value) -> str:
     return str(value)
 
 
+def key_index(df: pd.DataFrame, keys: list[str]) -> pd.Index:
+    """Each row's key as one text, the same for a gold frame and for the same table read back from a file."""
+    return pd.Index(["\x1f".join(map(_key_text, k)) for k in df[keys].itertuples(index=False, name=None)])
+
+
 def _aligned(published: pd.DataFrame, true: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """The published rows in the order of the true table's rows (all null where a row is missing)."""
-    def key(df: pd.DataFrame) -> pd.Index:
-        return pd.Index(["\x1f".join(map(_key_text, k)) for k in df[keys].itertuples(index=False, name=None)])
-
-    return published.set_axis(key(published)).reindex(key(true)).reset_index(drop=True)
+    return published.set_axis(key_index(published, keys)).reindex(key_index(true, keys)).reset_index(drop=True)
 
 
 def _derived_leaks(refs: pd.DataFrame, published: Mapping[str, pd.DataFrame], policy: Policy) -> pd.DataFrame:
