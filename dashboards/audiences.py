@@ -365,11 +365,17 @@ def partners(gold: Gold, threshold: int, year: int) -> Page:
                              "heures", percent=True, barmode="group", labels={
                                  "part_montant_titulaires": "Part du montant des titulaires",
                                  "part_heures_employeurs": "Part des heures d'insertion"}, x_title="Année")
-    def share(a: int, indicator: str, unit: str) -> Html:
-        row = shares[(shares["annee"] == a) & (shares["indicateur"] == indicator)]
-        return rate(_one(row, "valeur"), _one(row, "population"), unit)
+    marches = gold["marches_par_mois_departement"]
+    notified = marches[marches["consideration_sociale"] == ref.ALL].groupby("annee")["nb_marches"].sum()
 
-    share_rows = [[a, share(a, "part_montant_titulaires", "marchés"), share(a, "part_heures_employeurs", "personnes")]
+    def share(a: int, indicator: str) -> Html:
+        """The share with its denominator: contracts notified in the year, or persons in parcours."""
+        row = shares[(shares["annee"] == a) & (shares["indicateur"] == indicator)]
+        if indicator == "part_montant_titulaires":
+            return rate(_one(row, "valeur"), notified.get(a), "marchés")
+        return rate(_one(row, "valeur"), persons_year(gold, a, figures), "personnes")
+
+    share_rows = [[a, share(a, "part_montant_titulaires"), share(a, "part_heures_employeurs")]
                   for a in sorted(shares["annee"].unique())]
     contracts = _contracts_of_year(gold, year, figures)
     fig_mode = charts.bars(contracts.assign(modalite_realisation=contracts["modalite_realisation"].map(
@@ -387,7 +393,8 @@ def partners(gold: Gold, threshold: int, year: int) -> Page:
                 text="Registres publics des SIAE, EA, ESAT et GEIQ ; les structures sans coordonnées ne sont "
                      f"pas sur la carte ({data['structures_sans_coordonnees']})."),
         Section("Place des structures dans les marchés", figures=[fig_shares], table_html=table(
-            ["Année", "Part du montant des titulaires (n = marchés)", "Part des heures d'insertion (n = personnes)"],
+            ["Année", "Part du montant des titulaires (n = marchés notifiés)",
+             "Part des heures d'insertion (n = personnes en parcours)"],
             share_rows, numeric={1, 2})),
         Section("Parcours des personnes", figures=[fig_mode], table_html=_contracts_table(contracts)),
     ]

@@ -133,7 +133,7 @@ CONFIG = {"displaylogo": False}
 def svg_bars(title: str, labels: list[str], values: list[float | None], unit: str = "") -> str:
     """A small static bar chart (inline SVG): sheets print fast and need no JavaScript. Suppressed values
     (None) are drawn as « s » with no bar."""
-    width, height, left, bottom, top = 560, 220, 60, 30, 30
+    width, height, left, bottom, top = 560, 230, 60, 30, 42
     shown = [v for v in values if v is not None]
     peak = max(shown, default=0.0) or 1.0
     step = (width - left) / max(len(values), 1)

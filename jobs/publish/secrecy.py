@@ -1,8 +1,8 @@
 """Statistical secrecy that survives differencing: every published table protected as ONE linked set.
 
 Why: hiding small rows table by table, and one more cell whenever a margin holds a lone suppressed cell (the
-previous ``disclosure.py``), is not enough. An outsider who combines several tables (a département's year = its quarters = its EPTs;
-the region = its départements) can still solve for a hidden cell. Here all published tables are views of one
+previous ``disclosure.py``), is not enough. An outsider who combines several tables (a département's year =
+its quarters = its EPTs; the region = its départements) can still solve for a hidden cell. Here all published tables are views of one
 set of cells tied by additive relations, and both the complementary suppression and the audit reason with
 linear programming over all of them (scipy's HiGHS). ``docs/disclosure.md`` explains the policy.
 
