@@ -130,7 +130,7 @@ def shown_frames(output_dir: Path, true: Mapping[str, pd.DataFrame], linked: sec
                 if differ:
                     failures.append({"table": t.name, "measure": c, "format": fmt,
                                      "reason": f"{len(differ)} figure(s) differ between formats"})
-            shown = pd.concat(values, axis=1).bfill(axis=1).iloc[:, 0]
+            shown = pd.concat([v.astype(float) for v in values], axis=1).bfill(axis=1).iloc[:, 0]
             base[c] = shown.to_numpy()
         out[t.name] = base
     cells, counts["pages"] = page_cells(output_dir)

@@ -2,9 +2,9 @@
 
 Why: hiding small rows table by table, and one more cell whenever a margin holds a lone suppressed cell (the
 previous ``disclosure.py``), is not enough. An outsider who combines several tables (a département's year =
-its quarters = its EPTs; the region = its départements) can still solve for a hidden cell. Here all published tables are views of one
-set of cells tied by additive relations, and both the complementary suppression and the audit reason with
-linear programming over all of them (scipy's HiGHS). ``docs/disclosure.md`` explains the policy.
+its quarters = its EPTs; the region = its départements) can still solve for a hidden cell. Here all published
+tables are views of one set of cells tied by additive relations, and both the complementary suppression and
+the audit reason with linear programming over all of them (scipy's HiGHS). ``docs/disclosure.md`` explains the policy.
 
 Vocabulary:
 
@@ -688,7 +688,8 @@ NO_FIGURES = pd.DataFrame({"table": pd.Series(dtype=object), "row": pd.Series(dt
                            "column": pd.Series(dtype=object), "status": pd.Series(dtype=object)})
 
 
-def publish(frames: Mapping[str, pd.DataFrame], figures: pd.DataFrame, policy: Policy) -> dict[str, pd.DataFrame]:
+def publish(frames: Mapping[str, pd.DataFrame], figures: pd.DataFrame, policy: Policy,
+            check: bool = True) -> dict[str, pd.DataFrame]:
     """The tables as published: hidden figures null, ``secret_<column>`` (hidden or not) beside each
     sensitive or derived column, ``secret`` when any figure of the row is hidden.
 
@@ -701,7 +702,8 @@ def publish(frames: Mapping[str, pd.DataFrame], figures: pd.DataFrame, policy: P
         tp = policy.tables.get(name)
         if tp is None:
             raise ValueError(f"{name}: no entry in the disclosure policy")
-        _check_columns(name, frame, tp)
+        if check:  # (``build`` checked the tables of a linked set, with their coordinate columns)
+            _check_columns(name, frame, tp)
         frame = frame.reset_index(drop=True)
         drop = [GOLD_FLAG, *(m.dominance for m in tp.sensitive if m.dominance), *tp.unpublished]
         df = frame.drop(columns=[c for c in drop if c in frame.columns])
@@ -738,7 +740,7 @@ def protect(frames: Mapping[str, pd.DataFrame], linked: LinkedSet, policy: Polic
         figures = model.refs[columns].copy()
         figures["status"] = np.array([None, PRIMARY, SECONDARY], dtype=object)[status[figures["cell"].to_numpy()]]
     shown = {t.name: frames[t.name] for t in linked.tables if t.published}
-    return Protection(publish(shown, figures, policy), figures, model)
+    return Protection(publish(shown, figures, policy, check=False), figures, model)
 
 
 AUDIT_COLUMNS = ["table", "key", "measure", "status", "hidden", "value", "lower", "upper", "width", "required",

@@ -26,10 +26,12 @@ def gold_frame():
 def test_home_page_is_offline_and_its_figures_match_the_gold_cells():
     gold = {
         "marches_par_mois_departement": gold_frame(),
-        "heures_insertion": pd.DataFrame({"heures_realisees": [10.5, 20.0]}),
+        # As published: hours of the whole region by year (one secret year), persons by year and profile.
+        "heures_departement": pd.DataFrame({"departement": ["TOTAL", "TOTAL", "93"],
+                                            "periode": ["2025", "2024", "2025"], "heures_realisees": [30.4, None, 10.5],
+                                            "n_personnes": [12, None, 6]}),
         "beneficiaires": pd.DataFrame({"annee": [2025, 2025], "dimension": ["ensemble", "sexe"],
-                                       "valeur": ["TOTAL", "F"], "n_personnes": [12, 3],
-                                       "secret_statistique": [False, True]}),
+                                       "valeur": ["TOTAL", "F"], "n_personnes": [12, None]}),
     }
     page = home(gold, 5, 2025)
     html = render(page.title, page.intro, page.sections, data=page.data)
@@ -38,7 +40,16 @@ def test_home_page_is_offline_and_its_figures_match_the_gold_cells():
     data = json.loads(re.search(r'id="figures-data">(.*?)</script>', html, re.S).group(1))
     assert data["nb_marches_total"] == 7
     assert data["montant_total"] == 1350
-    assert data["heures_realisees_total"] == 30  # rounded: hours are shown as whole hours
+    assert data["heures_realisees_2025"] == 30  # rounded: hours are shown as whole hours
     assert data["beneficiaires_2025"] == 12
+    # Every person figure shown is named by its table and key, for the disclosure audit.
+    assert data["cellules"] == [
+        {"table": "gold/heures_departement", "cle": {"departement": "TOTAL", "periode": "2025"},
+         "mesure": "heures_realisees", "valeur": 30.4},
+        {"table": "gold/heures_departement", "cle": {"departement": "TOTAL", "periode": "2025"},
+         "mesure": "n_personnes", "valeur": 12},
+        {"table": "gold/beneficiaires", "cle": {"annee": 2025, "dimension": "ensemble", "valeur": "TOTAL"},
+         "mesure": "n_personnes", "valeur": 12}]
+    assert "heures_realisees_2024" not in data
     assert data["nb_marches_par_departement"] == {"75": 4, "93": 3}
     assert 'data-key="nb_marches_total">7</span>' in html

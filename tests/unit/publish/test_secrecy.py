@@ -86,13 +86,21 @@ def _row(report: pd.DataFrame, key: tuple, measure: str = "n_personnes") -> pd.S
 def test_project_policy_loads():
     policy = s.load_policy()
     assert (policy.threshold, policy.dominance_n, policy.dominance_k, policy.percent) == (5, 1, 0.85, 10.0)
+    assert policy.count_floor is None  # the floor follows the threshold
+    hours = policy.tables["gold/heures_departement"]
+    assert [m.column for m in hours.sensitive] == ["n_personnes", "heures_realisees"]
+    persons, realised = hours.sensitive
+    assert persons.adds_up("sexe") and not persons.adds_up("departement") and not persons.adds_up("periode")
+    assert realised.dominance == "part_principal_contributeur" and realised.adds_up("departement")
+    assert "heures_objectif" in hours.public
     fiches = policy.tables["gold/fiches_territoires"]
-    assert [m.column for m in fiches.sensitive] == ["n_personnes", "heures_realisees"]
-    assert fiches.sensitive[0].additive is False and fiches.sensitive[1].dominance == "part_principal_contributeur"
-    assert {"n_marches", "montant"} <= set(fiches.public)
+    assert fiches.sensitive == () and {"n_marches", "montant"} <= set(fiches.public)
+    assert set(fiches.unpublished) == {"heures_realisees", "n_personnes"}
     for table in ("gold/marches_par_mois_departement", "gold/marches_clauses",
                   "gold/part_marches_consideration_sociale"):
         assert policy.tables[table].sensitive == ()  # DECP figures: nothing to hide
+    # OBS_SMALL_CELL_THRESHOLD overrides the file's threshold, and the count floor with it.
+    assert s.load_policy(threshold=7).threshold == 7
 
 
 def test_hierarchies_and_period_codes():
@@ -332,3 +340,145 @@ def test_synthetic_linked_set_is_protected():
     report = s.audit(frames, protection.frames, linked, policy)
     assert report["ok"].all() and (report["status"] == s.PRIMARY).any()
     assert (s.summary(report, protection.frames, policy)["failed"] == 0).all()
+
+
+# --- Views, unpublished tables, per-figure frequency rule, bounds, public rows ---------------------------
+
+def _policy(tmp_path, text: str) -> s.Policy:
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    return s.load_policy(path)
+
+
+def test_views_of_a_long_table(tmp_path):
+    # One table holds two breakdowns of the same 20 persons: by sex (F 3, H 17) and by age (-26: 8, 26+: 12).
+    policy = _policy(tmp_path, """
+tables:
+  benef:
+    keys: [annee, dimension, valeur]
+    contributors: n
+    sensitive: {n: {kind: count, additive: [sexe, age]}}
+""")
+    df = pd.DataFrame({"annee": 2024, "dimension": ["ensemble", "sexe", "sexe", "age", "age"],
+                       "valeur": ["TOTAL", "F", "H", "-26", "26+"], "n": [20, 3, 17, 8, 12]})
+    root = s.Hierarchy(root="TOTAL")
+    views = [s.Table("benef", {"periode": "annee"}, where={"dimension": ("ensemble",)}),
+             *[s.Table("benef", {"periode": "annee", d: "valeur"}, where={"dimension": (d,)}) for d in ("sexe", "age")]]
+    linked = s.LinkedSet({"periode": None, "sexe": root, "age": root}, tuple(views))
+    naive = df.assign(n=df["n"].where(df["valeur"] != "F"))
+    # F = 20 - 17: given back exactly.
+    row = _row(s.audit({"benef": df}, {"benef": naive}, linked, policy), (2024, "sexe", "F"), "n")
+    assert (row["lower"], row["upper"], row["ok"]) == (3.0, 3.0, False)
+    published = s.protect({"benef": df}, linked, policy).frames["benef"]
+    # H (17) is cheaper to hide than the total (20); then F + H = 20: F anywhere in [0, 20], 8 wide needed.
+    assert published["secret_n"].tolist() == [False, True, True, False, False]
+    assert s.audit({"benef": df}, {"benef": published}, linked, policy)["ok"].all()
+    # A row no view covers would be published unprotected: refused.
+    with pytest.raises(ValueError, match="no view of the linked set covers"):
+        s.build({"benef": pd.concat([df, df.tail(1).assign(dimension="diplome")])}, linked, policy)
+
+
+STRADDLE_YAML = """
+tables:
+  dep: &t
+    keys: [departement]
+    contributors: n
+    sensitive: {n: {kind: count}}
+  ept:
+    <<: *t
+    keys: [ept]
+  dep_ept:
+    <<: *t
+    keys: [departement, ept]
+"""
+
+
+def test_an_unpublished_crossing_is_protected_and_never_published(tmp_path):
+    # EPT T12 straddles départements 91 and 94. Published: persons by département (91: 43, 94: 55) and by
+    # EPT (HORS_EPT: 40, T12: 33, T10: 25). Not published, but computable: 91 ∩ T12 = 91 - HORS_EPT = 43 - 40 = 3
+    # (HORS_EPT lies in 91 only here).
+    policy = _policy(tmp_path, STRADDLE_YAML)
+    cross = pd.DataFrame({"departement": ["91", "91", "94", "94"], "ept": ["HORS_EPT", "T12", "T12", "T10"],
+                          "n": [40, 3, 30, 25]})
+    frames = {"dep": cross.groupby("departement", as_index=False)["n"].sum(),
+              "ept": cross.groupby("ept", as_index=False)["n"].sum(), "dep_ept": cross}
+    root = s.Hierarchy(root="TOTAL")
+    linked = s.LinkedSet({"departement": root, "ept": root}, (
+        s.Table("dep", {"departement": "departement"}), s.Table("ept", {"ept": "ept"}),
+        s.Table("dep_ept", {"departement": "departement", "ept": "ept"}, published=False)))
+    shown = {k: frames[k] for k in ("dep", "ept")}
+    row = _row(s.audit(frames, shown, linked, policy), ("91", "T12"), "n")
+    assert (row["status"], row["lower"], row["upper"], row["ok"]) == (s.PRIMARY, 3.0, 3.0, False)
+    protection = s.protect(frames, linked, policy)
+    assert set(protection.frames) == {"dep", "ept"}  # the crossing is never published
+    # Moving 91 ∩ T12 by 5 with the départements fixed: HORS_EPT moves against it (cost 41 per unit) and
+    # 94 ∩ T12 against it, so T10 too (cost 26): 335 for 5, cheaper than any change of 91, 94 or T12.
+    ept = protection.frames["ept"].set_index("ept")
+    assert ept.index[ept["secret_n"]].tolist() == ["HORS_EPT", "T10"]
+    assert not protection.frames["dep"]["secret"].any()
+    report = s.audit(frames, protection.frames, linked, policy)
+    assert report["ok"].all()
+    # x = 91 ∩ T12: HORS_EPT = 43 - x >= 0, 94 ∩ T12 = 33 - x >= 0, T10 = 55 - (33 - x) >= 0: x in [0, 33].
+    assert tuple(_row(report, ("91", "T12"), "n")[["lower", "upper"]]) == (0.0, 33.0)
+
+
+def test_outcomes_counted_on_their_own_and_bounded_by_their_total(tmp_path):
+    # 20 exits: 2 to a durable job (a figure about 2 persons), 10 transition jobs, 5 positive exits; the 3
+    # others are not published, so the total only bounds the outcomes.
+    policy = _policy(tmp_path, """
+tables:
+  sorties:
+    keys: [annee]
+    contributors: n_sorties
+    sensitive:
+      n_sorties: {kind: count}
+      durable: {kind: count, frequency: true}
+      transition: {kind: count, frequency: true}
+      positive: {kind: count, frequency: true}
+    bounds: {n_sorties: [durable, transition, positive]}
+    derived: {taux_durable: [durable, n_sorties], taux_dynamique: [durable, transition, positive, n_sorties]}
+""")
+    df = pd.DataFrame({"annee": [2024], "n_sorties": [20], "durable": [2], "transition": [10], "positive": [5]})
+    df = df.assign(taux_durable=df["durable"] / 20, taux_dynamique=17 / 20)
+    linked = s.LinkedSet({"periode": None}, (s.Table("sorties", {"periode": "annee"}),))
+    naive = df.assign(durable=[None], taux_durable=[None], taux_dynamique=[None])
+    # durable <= 20 - 10 - 5 = 5, but it must stay compatible with 2 + 5 = 7.
+    row = _row(s.audit({"sorties": df}, {"sorties": naive}, linked, policy), (2024,), "durable")
+    assert (row["lower"], row["upper"], row["need_upper"], row["ok"]) == (0.0, 5.0, 7.0, False)
+    published = s.protect({"sorties": df}, linked, policy).frames["sorties"].iloc[0]
+    # Hiding the positive exits (5, the cheapest) leaves durable + positive <= 10: durable up to 10.
+    hidden = [c for c in ("n_sorties", "durable", "transition", "positive", "taux_durable", "taux_dynamique")
+              if published[f"secret_{c}"]]
+    assert hidden == ["durable", "positive", "taux_durable", "taux_dynamique"]
+    assert published["n_sorties"] == 20 and published["transition"] == 10
+
+
+def test_public_rows_and_unpublished_columns(tmp_path):
+    policy = _policy(tmp_path, """
+tables:
+  structures:
+    keys: [indicateur, annee]
+    contributors: population
+    public_rows: {indicateur: [presence]}
+    sensitive: {population: {kind: count}}
+    derived: {valeur: [population]}
+    unpublished: [brouillon]
+""")
+    df = pd.DataFrame({"indicateur": ["presence", "part_heures", "part_heures"], "annee": [2024, 2024, 2025],
+                       "population": [3, 3, 40], "valeur": [3.0, 0.4, 0.5], "brouillon": 1})
+    linked = s.LinkedSet({"periode": None}, (s.Table("structures", {"periode": "annee"},
+                                                     where={"indicateur": ("part_heures",)}),))
+    published = s.protect({"structures": df}, linked, policy).frames["structures"]
+    # 3 registered structures (a public register) stay; 3 persons do not, nor the share computed on them.
+    assert published["population"].tolist()[0] == 3 and pd.isna(published["population"][1])
+    assert published["valeur"].isna().tolist() == [False, True, False]
+    assert "brouillon" not in published.columns
+
+
+def test_a_quantity_is_declared_one_way(tmp_path):
+    with pytest.raises(ValueError, match="declared differently"):
+        _policy(tmp_path, """
+tables:
+  a: {keys: [k], sensitive: {n: {kind: count}}}
+  b: {keys: [k], sensitive: {n: {kind: count, additive: false}}}
+""")
