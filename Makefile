@@ -17,14 +17,10 @@ airflow-db: setup  ## Airflow metadata (SQLite) and the pools of the lake's tabl
 	@$(AIRFLOW_ENV) && $(ROOT)/.venv/bin/airflow pools import $(ROOT)/infra/airflow/pools.json >/dev/null
 
 generate: setup  ## synthetic files of the five sources (+ the official DECP examples) into the inbox
-	@$(AIRFLOW_ENV) && $(PY) -m generator --contracts $(DEMO_CONTRACTS) --with-samples > $(ROOT)/.airflow/generator.json
+	@$(AIRFLOW_ENV) && mkdir -p $(ROOT)/.airflow && $(PY) -m generator --contracts $(DEMO_CONTRACTS) --with-samples --progress > $(ROOT)/.airflow/generator.json
 
-# `dags test` does not trigger asset-scheduled DAGs: the demo runs the chain's three DAGs in order.
-demo: airflow-db generate  ## the whole pipeline through Airflow on the local lake (./lake, ./output)
-	@$(AIRFLOW_ENV) && time (for d in observatoire_monthly observatoire_transform observatoire_publish; do \
-	  $(ROOT)/.venv/bin/airflow dags test $$d $(DEMO_DATE) || exit 1; done) > $(ROOT)/.airflow/demo.log 2>&1 \
-	  || { tail -50 $(ROOT)/.airflow/demo.log; exit 1; }
-	@$(AIRFLOW_ENV) && $(PY) -m jobs.ops.summary
+demo: setup  ## the whole pipeline through Airflow on the local lake (./lake, ./output), one line per stage
+	@DEMO_CONTRACTS=$(DEMO_CONTRACTS) DEMO_DATE=$(DEMO_DATE) bash $(ROOT)/infra/demo.sh
 
 test: lint  ## lint, then the whole test suite: unit, integration (Spark + Delta, S3 server), e2e (Airflow)
 	@$(AIRFLOW_ENV) && cd $(ROOT) && $(PY) -m pytest $(PYTEST_ARGS)

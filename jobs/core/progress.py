@@ -3,6 +3,7 @@ stage's JSON report). A newcomer running the demo or a backfill sees the pipelin
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
+HEARTBEAT_SECONDS = 20.0  # a long stage still says it is alive: nobody waits a minute in silence
 
 
 @dataclass
@@ -35,16 +37,26 @@ def rows_of(report: object) -> str:
     return "; ".join(parts)
 
 
+def _heartbeat(step: Step, done: threading.Event) -> None:
+    while not done.wait(HEARTBEAT_SECONDS):
+        elapsed = time.perf_counter() - step.started
+        console.print(f"{time.strftime('%H:%M:%S')} … {step.name} running for {elapsed:.0f} s")
+
+
 @contextmanager
 def progress(stage: str) -> Iterator[Step]:
     step = Step(stage)
     console.print(f"{time.strftime('%H:%M:%S')} ▶ {stage}")
+    done = threading.Event()
+    threading.Thread(target=_heartbeat, args=(step, done), daemon=True).start()
     try:
         yield step
     except Exception as exc:
         console.print(f"{time.strftime('%H:%M:%S')} ✗ {stage} failed after {time.perf_counter() - step.started:.1f} s: "
                       f"{type(exc).__name__}: {str(exc)[:500]}")
         raise
+    finally:
+        done.set()
     detail = rows_of(step.report) if step.report is not None else ""
     console.print(f"{time.strftime('%H:%M:%S')} ✓ {stage} in {time.perf_counter() - step.started:.1f} s"
                   + (f" — {detail}" if detail else ""))

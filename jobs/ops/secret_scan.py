@@ -76,8 +76,9 @@ def scan_text(path: str, text: str) -> list[Finding]:
                     continue
                 if kind == "high_entropy_token" and not _looks_random(value):
                     continue
-                if kind == "secret_assignment" and re.fullmatch(r"[A-Z][A-Z0-9_]+|[a-z0-9_]+(\.[a-z0-9_]+)+", value):
-                    continue  # the name of an environment variable or a config key, not a literal secret
+                if kind == "secret_assignment" and re.fullmatch(
+                        r"[A-Z][A-Z0-9_]+|[a-z0-9_]+(\.[a-z0-9_]+)+|([a-z0-9_]+\.)+[A-Z][A-Za-z0-9_]*", value):
+                    continue  # an environment variable's name, a config key or a Java class: not a literal secret
                 findings.append(Finding(path, lineno, kind, value))
     return findings
 

@@ -28,7 +28,7 @@ DIRTY_FACILITATORS = FacilitatorDirt(negative_hours=0.03, hours_outside_contract
 def test_baseline_equals_gold(spark, local_settings):
     inbox = Path(local_settings.inbox_dir)
     # 2023 months are written in the 2019 format, 2024 ones in the 2022 format; every 6th month is XML.
-    summary = generate_all(inbox, 120, date(2023, 10, 1), date(2024, 3, 1), seed=7, decp_dirt=DIRTY,
+    summary = generate_all(inbox, 200, date(2023, 7, 1), date(2024, 6, 1), seed=7, decp_dirt=DIRTY,
                            facilitator_dirt=DIRTY_FACILITATORS)
     assert any(f.endswith(".xml") for f in summary.files)
     sampler = Sampler()

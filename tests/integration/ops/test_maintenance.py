@@ -3,18 +3,30 @@ the rest, the table stays readable, and the log's checkpoint is checked."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from jobs.ops import maintenance
+from tests.conftest import local_settings_at
 
 NAME = "gold/heures_insertion"
 
 
-@pytest.fixture
-def table(spark, local_settings):
-    uri = local_settings.table_uri(NAME)
-    for i in range(12):  # 12 commits of small files: a checkpoint at version 10 (interval 10)
+@pytest.fixture(scope="module")
+def prepared(spark, tmp_path_factory):
+    """12 commits of small files (a checkpoint at version 10, interval 10), written once for the module."""
+    settings = local_settings_at(tmp_path_factory.mktemp("maintenance"))
+    uri = settings.table_uri(NAME)
+    for i in range(12):
         spark.range(i * 5, i * 5 + 5).repartition(2).write.format("delta").mode("append").save(uri)
+    return settings
+
+
+@pytest.fixture
+def table(prepared, local_settings):
+    """A fresh copy of the prepared table for each test (Delta's log holds relative paths: a copy is a table)."""
+    shutil.copytree(prepared.lake_path / NAME, local_settings.lake_path / NAME)
     return local_settings
 
 
