@@ -169,7 +169,7 @@ def _rows_hidden(true: pd.DataFrame, shown: pd.DataFrame) -> int:
 
 def audit_publication(true: Mapping[str, pd.DataFrame], output_dir: Path, policy: secrecy.Policy,
                       linked: secrecy.LinkedSet | None = None) -> dict:
-    """Audit the files of a publication against the true tables (``publication.true_frames``); returns the
+    """Audit the files of a publication against the true tables (``linkage.true_frames``); returns the
     summary (counts and ratios only) with ``failed`` (0 when the publication is safe)."""
     started = time.perf_counter()
     linked = linked or linkage.linked_set(true)
@@ -202,14 +202,13 @@ def audit_publication(true: Mapping[str, pd.DataFrame], output_dir: Path, policy
 
 def run(ctx: RunContext) -> dict:
     """Reads the gold tables and the extended DECP (the true figures) and everything the last publication
-    wrote under ``<output>``; raises when the audit fails."""
-    from jobs.publish import publication
-
+    wrote under ``<output>``; writes nothing (its summary is the stage's report); raises when the audit
+    fails."""
     settings, spark = ctx.settings, ctx.spark
-    policy = publication.policy_of(settings)
-    gold = opendata.read_gold(spark, settings, publication.GOLD)
+    policy = linkage.policy_of(settings)
+    gold = opendata.read_gold(spark, settings, linkage.GOLD)
     decp_flat, _, _, _ = opendata.read_decp(spark, settings)
-    true = publication.true_frames(gold, decp_flat, policy)
+    true = linkage.true_frames(gold, decp_flat, policy)
     checked = audit_publication(true, Path(settings.output_dir), policy)
     if checked["failed"]:
         raise RuntimeError(f"disclosure audit failed: {checked['failed']} problem(s), e.g. {checked['failures'][:3]}")

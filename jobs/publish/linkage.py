@@ -17,16 +17,34 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from jobs.core.settings import Settings
 from jobs.gold import indicators as gi
 from jobs.gold import published as gp
+from jobs.publish import opendata
 from jobs.publish import secrecy as s
 from schemas import referential as ref
 
 DECP = "decp_etendu"  # the extended DECP's person figures (one row per contract)
+# Gold tables read by the publication: the open data tables and the unpublished crossing the protection needs.
+GOLD = (*opendata.TABLES, *gp.INTERNAL)
 TOUT = "TOUT"  # every period together
 PROFILE = ("sexe", "tranche_age", "niveau_diplome", "departement_residence", "qpv", "prescripteur", "critere")
 # beneficiaires' ``dimension`` value -> linked dimension (the residence is not the place of work)
 PROFILE_DIMS = {d: ("residence" if d == "departement_residence" else d) for d in PROFILE}
+
+
+def policy_of(settings: Settings) -> s.Policy:
+    """The disclosure policy, with the run's threshold (``OBS_SMALL_CELL_THRESHOLD``, default the file's)."""
+    return s.load_policy(threshold=settings.small_cell_threshold)
+
+
+def true_frames(gold: Mapping[str, pd.DataFrame], decp_flat: pd.DataFrame, policy: s.Policy
+                ) -> dict[str, pd.DataFrame]:
+    """Every table as it would be published without protection (true figures), keyed as in the policy:
+    the gold tables (``GOLD``) and the extended DECP's person figures."""
+    frames = {name: opendata.prepared(name, df, policy.tables[name].keys) for name, df in gold.items()}
+    frames[DECP] = opendata.decp_persons(decp_flat)
+    return frames
 
 
 def _years(frames: Mapping[str, pd.DataFrame]) -> list[int]:

@@ -18,30 +18,12 @@ import pandas as pd
 from dashboards.publish import publish_pages
 from jobs.core.context import RunContext
 from jobs.core.settings import Settings
-from jobs.gold import published as gp
 from jobs.publish import audit, linkage, opendata, secrecy
 
 # What the pages may show of silver: public registers and buyers (no person-level table ever leaves the lake).
 PUBLIC_SILVER = {"structures": ("silver/structures", ["siret", "raison_sociale", "type_structure", "famille",
                                                       "commune", "departement", "latitude", "longitude"]),
                  "acheteurs": ("silver/acheteurs", ["siret", "nom", "categorie_acheteur", "departement"])}
-# Gold tables read by the publication: the open data tables and the unpublished crossing the protection needs.
-GOLD = (*opendata.TABLES, *gp.INTERNAL)
-
-
-def policy_of(settings: Settings) -> secrecy.Policy:
-    """The disclosure policy, with the run's threshold (``OBS_SMALL_CELL_THRESHOLD``, default the file's)."""
-    return secrecy.load_policy(threshold=settings.small_cell_threshold)
-
-
-def true_frames(gold: dict[str, pd.DataFrame], decp_flat: pd.DataFrame, policy: secrecy.Policy
-                ) -> dict[str, pd.DataFrame]:
-    """Every table as it would be published without protection (true figures), keyed as in the policy."""
-    frames = {name: opendata.prepared(name, df, policy.tables[name].keys) for name, df in gold.items()}
-    frames[linkage.DECP] = opendata.decp_persons(decp_flat)
-    return frames
-
-
 def protect(frames: dict[str, pd.DataFrame], policy: secrecy.Policy
             ) -> tuple[dict[str, pd.DataFrame], secrecy.Protection, secrecy.LinkedSet]:
     """Pure: the true tables -> every table as published (hidden figures null, ``secret_<column>`` and
@@ -72,15 +54,15 @@ def run(ctx: RunContext) -> dict:
     what was written (read back from the files); copies the open data to the public zone when the audit
     passes (raises otherwise)."""
     settings, spark = ctx.settings, ctx.spark
-    policy = policy_of(settings)
+    policy = linkage.policy_of(settings)
     seconds = {}
     clock = time.perf_counter()
-    gold = opendata.read_gold(spark, settings, GOLD)
+    gold = opendata.read_gold(spark, settings, linkage.GOLD)
     decp_flat, officials, excluded, n_contracts = opendata.read_decp(spark, settings)
     public_silver = read_public_silver(spark, settings)
     seconds["read"] = round(time.perf_counter() - clock, 2)
     clock = time.perf_counter()
-    frames = true_frames(gold, decp_flat, policy)
+    frames = linkage.true_frames(gold, decp_flat, policy)
     published, protection, linked = protect(frames, policy)
     seconds["protection"] = round(time.perf_counter() - clock, 2)
     pages = publish_pages(page_frames(published, public_silver), Path(settings.output_dir),
