@@ -24,6 +24,8 @@ from jobs.publish import audit, linkage, opendata, secrecy
 PUBLIC_SILVER = {"structures": ("silver/structures", ["siret", "raison_sociale", "type_structure", "famille",
                                                       "commune", "departement", "latitude", "longitude"]),
                  "acheteurs": ("silver/acheteurs", ["siret", "nom", "categorie_acheteur", "departement"])}
+
+
 def protect(frames: dict[str, pd.DataFrame], policy: secrecy.Policy
             ) -> tuple[dict[str, pd.DataFrame], secrecy.Protection, secrecy.LinkedSet]:
     """Pure: the true tables -> every table as published (hidden figures null, ``secret_<column>`` and
