@@ -318,5 +318,7 @@ def run(ctx: RunContext) -> dict:
     silver_hours = h.agg(F.sum("heures")).first()[0] or 0.0
     if abs(gold_hours - silver_hours) > 1e-6 * max(1.0, silver_hours):
         raise RuntimeError(f"gold hours {gold_hours} != silver hours {silver_hours}: hours were lost")
+    if abs((published_hours := published.total_hours(read)) - silver_hours) > 1e-6 * max(1.0, silver_hours):
+        raise RuntimeError(f"published hours {published_hours} != silver hours {silver_hours}: hours were lost")
     return {"stage": "gold_indicators", "tables": reports,
             "checks": {"heures_gold": round(gold_hours, 2), "heures_silver": round(silver_hours, 2)}}

@@ -187,6 +187,12 @@ def heures_charte(gp: DataFrame, operations: DataFrame, rows: DataFrame) -> Data
                           F.col("heures_realisees") / F.col("heures_insertion_objectif"))
 
 
+def total_hours(read: Callable[[str], DataFrame]) -> float:
+    """The hours of ``heures_departement``'s yearly rows of the whole (checked against silver by the stage)."""
+    df = read(HEURES_DEPARTEMENT).filter((F.col("departement") == TOTAL) & (F.col("trimestre") == 0))
+    return df.agg(F.sum("heures_realisees")).first()[0] or 0.0
+
+
 def build(read: Callable[[str], DataFrame], targets: DataFrame) -> dict[str, tuple[DataFrame, DataFrame]]:
     """Every table of this module: name -> (frame, silver rows it is computed from). ``targets``: the
     monthly targeted hours of ``jobs.gold.indicators.heures``."""

@@ -17,6 +17,9 @@ Vocabulary:
   ``parent = Σ children``; distinct counts (a person active in two quarters) only ``parent ≤ Σ children``
   and ``child ≤ parent``. A parent that no table publishes is still a cell (**latent**, unknown to all):
   it links a published region to published EPTs when no table shows the départements.
+- a table can be a **view** of some rows of a long table (``Table.where``), and a table can be **unpublished**
+  (``Table.published=False``): its cells are what an outsider can compute from the others (a crossing of two
+  hierarchies that do not nest), protected like any cell and always hidden.
 - **primary** cells fail the policy (fewer contributors than the threshold, or one dominant contributor);
   **secondary** (complementary) cells are hidden so that no primary cell can be narrowed below its
   protection levels (upper/lower, as τ-Argus) from everything published.
