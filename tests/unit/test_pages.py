@@ -66,3 +66,15 @@ def test_missing_figures_never_print_as_text():
 def test_svg_chart_marks_suppressed_bars():
     svg = svg_bars("Heures", ["T1", "T2"], [None, 50.0])
     assert svg.count("<rect") == 1 and f">{SECRET}</text>" in svg
+
+
+def test_chart_labels_stay_readable():
+    from dashboards.charts import bars, wrap
+
+    assert wrap("Mise à disposition par une ETTI") == "Mise à<br>disposition par<br>une ETTI"
+    few = pd.DataFrame({"x": ["Société des grands projets", "RATP"], "y": [0.2, None]})
+    fig = bars(few, "x", "y", None, "t", percent=True)
+    assert fig.data[0].orientation == "v" and list(fig.data[0].x) == ["Société des<br>grands projets"]  # RATP: s
+    many = pd.DataFrame({"x": [f"GPE ligne {i} (n = {i})" for i in range(11)], "y": range(11)})
+    fig = bars(many, "x", "y", None, "t")
+    assert fig.data[0].orientation == "h" and fig.layout.height == 34 * 11 + 160  # labels read on the left
