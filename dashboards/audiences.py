@@ -70,10 +70,12 @@ def persons_year(gold: Gold, year: int, figures: Figures) -> float | None:
     return _one(figures.take(row, "beneficiaires", ["n_personnes"]), "n_personnes")
 
 
-def departement_years(gold: Gold) -> pd.DataFrame:
-    """Hours and persons per IDF département and year (``heures_departement``)."""
+def departement_years(gold: Gold, last: int | None = None) -> pd.DataFrame:
+    """Hours and persons per IDF département and year (``heures_departement``), up to ``last`` (the rows of
+    later years hold only the targets of operations still running)."""
     h = gold["heures_departement"]
-    return h[h["departement"].isin(IDF) & (h["trimestre"] == 0)].copy()
+    rows = h[h["departement"].isin(IDF) & (h["trimestre"] == 0)]
+    return (rows if last is None else rows[rows["annee"] <= last]).copy()
 
 
 def home(gold: Gold, threshold: int, year: int) -> Page:
@@ -226,7 +228,7 @@ def _span(gold: Gold, table: str) -> str:
 
 def elected(gold: Gold, threshold: int, year: int) -> Page:
     figures = Figures()
-    terr = figures.take(departement_years(gold), "heures_departement", ["heures_realisees", "n_personnes"])
+    terr = figures.take(departement_years(gold, year + 1), "heures_departement", ["heures_realisees", "n_personnes"])
     names = _dept_names()
     this_year = terr[terr["annee"] == year].set_index("departement")
     hours_map = {d: number(this_year["heures_realisees"].get(d)) for d in IDF}
@@ -241,6 +243,12 @@ def elected(gold: Gold, threshold: int, year: int) -> Page:
     depts = [t.name for t in fig_line.data]
     charts.dropdown(fig_line, [("Tous les départements", list(range(len(depts))))]
                     + [(n, [i]) for i, n in enumerate(depts)])
+    h = gold["heures_departement"]
+    months = figures.take(h[(h["departement"] == TOTAL) & (h["mois"] > 0) & (h["annee"] <= year + 1)],
+                          "heures_departement", ["heures_realisees"])
+    fig_months = charts.bars(months.assign(serie="Île-de-France"), "periode", "heures_realisees", "serie",
+                             "Heures d'insertion réalisées par mois (toute l'Île-de-France)", x_title="Mois",
+                             y_title="Heures")
     total = _one(hours_year(gold, year, figures), "heures_realisees")
     kpis = [Kpi(f"heures_{year}", f"heures d'insertion réalisées en {year} (Île-de-France)",
                 None if total is None else round(total)),
@@ -249,7 +257,8 @@ def elected(gold: Gold, threshold: int, year: int) -> Page:
     rows = [[names[d], fmt(this_year["heures_realisees"].get(d)), fmt(this_year["n_personnes"].get(d))] for d in IDF]
     data = {"heures_par_departement": hours_map, "annee": year, CELLS: figures.cells}
     sections = [
-        Section("Ce que les clauses apportent au territoire", kpis=kpis, figures=[fig_map, fig_ept, fig_line],
+        Section("Ce que les clauses apportent au territoire", kpis=kpis,
+                figures=[fig_map, fig_ept, fig_line, fig_months],
                 text="Heures travaillées par des personnes éloignées de l'emploi au titre des clauses, par "
                      "département d'exécution et par année ; par territoire de la Métropole (EPT) cumulées "
                      f"{span} (par année, trop de territoires compteraient moins de cinq personnes). " + LEFT_OUT),
@@ -285,8 +294,8 @@ def _contracts_table(contracts: pd.DataFrame) -> str:
 
 def coordinations(gold: Gold, threshold: int, year: int) -> Page:
     figures = Figures()
-    cover = figures.take(departement_years(gold), "heures_departement", ["heures_realisees"])
-    cover = cover[cover["annee"] == year]
+    cover = departement_years(gold)
+    cover = figures.take(cover[cover["annee"] == year], "heures_departement", ["heures_realisees"])
     long = pd.concat([cover.assign(serie="Réalisé", heures=cover["heures_realisees"]),
                       cover.assign(serie="Objectif", heures=cover["heures_objectif"])])
     long["nom"] = long["departement"].map(_dept_names())

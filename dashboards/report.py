@@ -92,8 +92,7 @@ def quality_section(quality_dir: Path) -> Section:
 
 def build_report(gold: dict[str, pd.DataFrame], year: int, out_dir: Path, quality_dir: Path) -> Path:
     shown = Figures()
-    terr = shown.take(departement_years(gold), "heures_departement", ["heures_realisees"])
-    terr = terr[terr["annee"] <= year]
+    terr = shown.take(departement_years(gold, year), "heures_departement", ["heures_realisees"])
     names = {c: n for c, n in ref.departements().items() if c in IDF}
     this_year = terr[terr["annee"] == year].set_index("departement")["heures_realisees"]
     by_dept = {d: number(this_year.get(d)) for d in IDF}
