@@ -265,7 +265,8 @@ def heures_ept(hours: DataFrame, operations: DataFrame, threshold: int) -> DataF
     return out.withColumn("secret_statistique", secret(F.col("n_personnes"), threshold))
 
 
-# Gold tables the publications read (beside gold/marches_par_mois_departement).
+# The indicator tables this stage writes (beside gold/marches_par_mois_departement and jobs/gold/published.py);
+# what is published, and how: jobs/publish/opendata.TABLES, schemas/disclosure.yaml.
 PUBLISHED = (HEURES, BENEFICIAIRES, CONTRATS_TYPE, SORTIES, CHARTE_GP, MARCHES_CLAUSES, PART_CLAUSES, STRUCTURES,
              FICHES_ACHETEURS, FICHES_TERRITOIRES, HEURES_EPT)
 
