@@ -49,9 +49,9 @@ from scipy import sparse
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
-from jobs.core.settings import PROJECT_ROOT
+from jobs.core.settings import DISCLOSURE_POLICY
 
-POLICY_FILE = PROJECT_ROOT / "schemas" / "disclosure.yaml"
+POLICY_FILE = DISCLOSURE_POLICY
 COUNT, MAGNITUDE = "count", "magnitude"
 PRIMARY, SECONDARY, DERIVED = "primaire", "complementaire", "derive"
 GOLD_FLAG = "secret_statistique"  # gold's own small-cell flag: honoured as primary, never published
