@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jobs.core.settings import disclosure_threshold
 from jobs.publish import secrecy as s
 
 # Region 11 = départements 92 + 93; 92 = EPT T2 + T3; 93 = EPT T6. Year 2024 = its four quarters.
@@ -99,8 +100,8 @@ def test_project_policy_loads():
     for table in ("gold/marches_par_mois_departement", "gold/marches_clauses",
                   "gold/part_marches_consideration_sociale"):
         assert policy.tables[table].sensitive == ()  # DECP figures: nothing to hide
-    # OBS_SMALL_CELL_THRESHOLD overrides the file's threshold, and the count floor with it.
-    assert s.load_policy(threshold=7).threshold == 7
+    # The setting's default is the file's threshold; OBS_SMALL_CELL_THRESHOLD overrides it (the floor follows).
+    assert disclosure_threshold() == 5 and s.load_policy(threshold=7).threshold == 7
 
 
 def test_hierarchies_and_period_codes():
