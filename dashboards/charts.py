@@ -45,35 +45,73 @@ def monthly_figure(gold: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def wrap(label: object, width: int = 16) -> str:
+    """A category label on several lines (``<br>``) of at most ``width`` characters where it has spaces:
+    long labels stay readable under a bar instead of being cut or overlapping."""
+    words, lines = str(label).split(" "), [""]
+    for word in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}".strip()
+    return "<br>".join(lines)
+
+
 def layout(fig: go.Figure, title: str, *, x: str = "", y: str = "", height: int = 420) -> go.Figure:
     fig.update_layout(title=title, height=height, xaxis_title=x, yaxis_title=y, separators=", ",
-                      legend={"orientation": "h", "y": -0.2}, margin={"l": 60, "r": 20, "t": 60, "b": 40},
-                      plot_bgcolor="white")
-    fig.update_yaxes(gridcolor="#e5e5e5")
+                      # below everything (axis labels and title included): never over the axis
+                      legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
+                      margin={"l": 60, "r": 20, "t": 60, "b": 40}, plot_bgcolor="white")
+    fig.update_yaxes(gridcolor="#e5e5e5", automargin=True)
+    fig.update_xaxes(automargin=True)
     return fig
 
 
 def bars(df: pd.DataFrame, x: str, y: str, color: str | None, title: str, *, labels: dict[str, str] | None = None,
          x_title: str = "", y_title: str = "", barmode: str = "stack", percent: bool = False) -> go.Figure:
-    """Bars of ``y`` by ``x``, one trace per value of ``color`` (labels from the referential)."""
+    """Bars of ``y`` by ``x``, one trace per value of ``color`` (labels from the referential). Rows without a
+    figure (secret) are left out: the page says so beside the chart. Long category labels are wrapped; many
+    long ones make the bars horizontal (labels then read on the left), a few slanted."""
     fig = go.Figure()
+    df = df[df[y].notna()]
+    categories = df[x].astype(str).unique() if len(df) else []
+    longest = max((len(c) for c in categories), default=0)
+    horizontal = len(categories) > 10 and longest > 12
     groups = [(None, df)] if color is None else list(df.groupby(color, sort=True))
     for i, (key, part) in enumerate(groups):
         part = part.sort_values(x)
         name = (labels or {}).get(key, key) if key is not None else y_title
-        fig.add_trace(go.Bar(x=part[x].astype(str), y=part[y], name=str(name), marker_color=PALETTE[i % len(PALETTE)],
-                             hovertemplate="%{x} : %{y:,.1%}<extra>%{fullData.name}</extra>" if percent
-                             else "%{x} : %{y:,.0f}<extra>%{fullData.name}</extra>"))
+        cats = [wrap(v, 40 if horizontal else 16) for v in part[x].astype(str)]
+        values = part[y].astype(float)
+        fig.add_trace(go.Bar(x=values if horizontal else cats, y=cats if horizontal else values, name=wrap(name, 40),
+                             orientation="h" if horizontal else "v", marker_color=PALETTE[i % len(PALETTE)],
+                             hovertemplate=("%{y} : %{x:,.1%}" if horizontal else "%{x} : %{y:,.1%}")
+                             + "<extra>%{fullData.name}</extra>" if percent
+                             else ("%{y} : %{x:,.0f}" if horizontal else "%{x} : %{y:,.0f}")
+                             + "<extra>%{fullData.name}</extra>"))
     fig.update_layout(barmode=barmode)
-    fig.update_xaxes(categoryorder="category ascending")  # years in order whatever trace comes first
+    categories_axis, values_axis = (fig.update_yaxes, fig.update_xaxes) if horizontal else (fig.update_xaxes,
+                                                                                           fig.update_yaxes)
+    categories_axis(categoryorder="category descending" if horizontal else "category ascending")  # years in order
+    if not horizontal and longest > 12 and len(categories) > 6:
+        fig.update_xaxes(tickangle=-30)
     if percent:
-        fig.update_yaxes(tickformat=".0%")
+        values_axis(tickformat=".0%")
+    if horizontal:
+        layout(fig, title, x=y_title, y=x_title, height=max(420, 34 * len(categories) + 160))
+        fig.update_xaxes(gridcolor="#e5e5e5")
+        return fig
     return layout(fig, title, x=x_title, y=y_title)
 
 
 def with_target(fig: go.Figure, value: float, label: str) -> go.Figure:
-    fig.add_hline(y=value, line_dash="dash", line_color="#d95f02", annotation_text=label,
-                  annotation_position="top left")
+    """A dashed target line across the bars (vertical when the bars are horizontal)."""
+    if fig.data and getattr(fig.data[0], "orientation", None) == "h":
+        fig.add_vline(x=value, line_dash="dash", line_color="#d95f02", annotation_text=label,
+                      annotation_position="top")
+    else:
+        fig.add_hline(y=value, line_dash="dash", line_color="#d95f02", annotation_text=label,
+                      annotation_position="top left")
     return fig
 
 

@@ -43,13 +43,25 @@ def _files(names: list[str], shown: int = 5) -> str:
     return ", ".join(names[:shown]) + more
 
 
+class _Html(str):
+    """A cell already in HTML."""
+
+
 def _rows(items: list[list[str]]) -> str:
-    return "\n".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in items)
+    return "\n".join("<tr>" + "".join(f"<td>{c if isinstance(c, _Html) else html.escape(str(c))}</td>" for c in row)
+                     + "</tr>" for row in items)
+
+
+def _validity(t: dict) -> str:
+    """The validity rate with the rows it is computed on (every rate of the site shows its n)."""
+    if t["validity"] is None:
+        return ""
+    return _Html(f'<span class="rate">{t["validity"]:.1%} <span class="n">(n = {int(t["rows_in"])})</span></span>')
 
 
 def quality_page(summary: dict) -> str:
-    tables = _rows([[t["table"], t["rows_in"], t["rows_written"], t["rows_quarantined"],
-                     "" if t["validity"] is None else f"{t['validity']:.1%}"] for t in summary["tables"]])
+    tables = _rows([[t["table"], t["rows_in"], t["rows_written"], t["rows_quarantined"], _validity(t)]
+                    for t in summary["tables"]])
     rules = _rows([[t["table"], rule, n] for t in summary["tables"] for rule, n in t["quarantine_by_rule"].items()])
     values = _rows([[v["table"], v["column"], v["code_list"], v["value"], v["rows"], _files(v.get("files") or [])]
                     for v in summary["values_to_map"]]) or "<tr><td colspan=6>aucune</td></tr>"

@@ -34,7 +34,7 @@ JOBS = {
     "silver_marches": "jobs.silver.marches", "silver_sources": "jobs.silver.sources",
     "entity_resolution": "jobs.silver.resolution",
     "gold_marches": "jobs.gold.marches", "gold_indicators": "jobs.gold.indicators",
-    "publish": "jobs.publish.publication",
+    "publish": "jobs.publish.publication", "audit_disclosure": "jobs.publish.audit",
     "run_report": "jobs.ops.run_report", "monitoring": "jobs.ops.monitoring", "maintenance": "jobs.ops.maintenance",
     "rotate_key": "jobs.ops.rotate_key", "locks": "jobs.core.locks",
     "profile": "jobs.ingest.profile",
@@ -45,7 +45,7 @@ def job(name: str) -> ModuleType:
     return importlib.import_module(JOBS[name])
 
 
-__all__ = ["SOURCES", "STAGES", "on_failure", "run_all", "write_run_report"]
+__all__ = ["SOURCES", "STAGES", "audit_disclosure", "on_failure", "run_all", "write_run_report"]
 
 
 def _ctx(run_id: str, settings: Settings | None, now: datetime | None = None) -> RunContext:
@@ -152,6 +152,15 @@ def publish(run_id: str, settings: Settings | None = None, as_of: datetime | Non
     report["ops_page"] = str(job("monitoring").run_ops_page(ctx.settings))
     report["seconds"] = round(time.perf_counter() - started, 1)
     return report
+
+
+def audit_disclosure(run_id: str, settings: Settings | None = None) -> dict:
+    """The attacker audit of the last publication, read back from ``<output>`` (the publish stage runs it
+    too); raises when a hidden figure can be recovered, narrowed below its protection, or is shown."""
+    ctx = _ctx(run_id, settings)
+    with progress("audit_disclosure") as step:
+        step.report = job("audit_disclosure").run(ctx)
+    return step.report
 
 
 # The transform, in order (silver -> resolution -> gold), then publication.
@@ -278,7 +287,8 @@ def rotate_pseudonymization_key(run_id: str, settings: Settings | None = None) -
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stage", choices=["download", "land", "bronze", *STAGES, "transform", "all", "rotate-key",
-                                          "profile", "requalify"])
+                                          "profile", "requalify",
+                                          "audit-disclosure"])
     parser.add_argument("file", nargs="?", help="profile: the export to read (a path, or a name in the inbox)")
     parser.add_argument("--facilitateur", help="requalify: the facilitator; profile: its id when the file name "
                                                "does not start with it")
@@ -318,6 +328,8 @@ def main(argv: list[str] | None = None) -> None:
         if not args.facilitateur:
             parser.error("requalify needs --facilitateur <id>")
         out = requalify(args.facilitateur, args.run_id, reload=args.reload)
+    elif args.stage == "audit-disclosure":
+        out = audit_disclosure(args.run_id)
     elif args.stage == "rotate-key":
         settings = Settings.from_env()
         if args.new_local_key:

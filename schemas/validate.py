@@ -136,6 +136,8 @@ def checks() -> Iterator[tuple[Path, Callable[[], list[str]]]]:
             schema = TABLE_SCHEMAS / Path(rel).relative_to("referential").with_suffix(".json")
             yield path, (lambda p=path, s=schema: validate_csv(p, s) if s.exists()
                          else [f"{_relative(p)}: no Table Schema at {_relative(s)}"])
+        elif rel == "disclosure.yaml":
+            yield path, lambda p=path: validate_yaml(p, META / "disclosure_policy.schema.json")
         elif rel.startswith("sources/facilitateurs/") and path.suffix in (".yaml", ".yml"):
             yield path, lambda p=path: validate_yaml(p, META / "facilitator_declaration.schema.json")
         elif rel.startswith("sources/") and path.suffix in (".yaml", ".yml"):

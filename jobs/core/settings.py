@@ -15,6 +15,15 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DISCLOSURE_POLICY = PROJECT_ROOT / "schemas" / "disclosure.yaml"
+
+
+def disclosure_threshold() -> int:
+    """The frequency threshold of the disclosure policy (``schemas/disclosure.yaml``): the default of
+    ``OBS_SMALL_CELL_THRESHOLD``, so that the file is the one place the value is written (decision 180)."""
+    import yaml
+
+    return int(yaml.safe_load(DISCLOSURE_POLICY.read_text(encoding="utf-8"))["threshold"])
 # A lake on the local disk without a configured key gets a random one, made once and kept with the lake
 # (not in the repository: a published key would let anyone recompute pseudonyms from enumerable ids).
 LOCAL_KEY_FILE = "_local/pseudonymization.key"
@@ -60,7 +69,7 @@ class Settings(BaseSettings):
     s3_access_key: str = ""
     s3_secret_key: str = ""
     s3_region: str = "us-east-1"
-    small_cell_threshold: int = Field(5, ge=1)
+    small_cell_threshold: int = Field(default_factory=disclosure_threshold, ge=1)
     pseudonymization_key: str = ""
     # Outcomes: the situation "at 6 months" is one observed in this window (months after the contract's end,
     # bounds included); with several, the one nearest ``outcome_months``.

@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 
 from jobs.core.context import RunContext
 from jobs.core.delta_io import write_by_period
+from jobs.gold import published
 from jobs.gold.marches import consideration_categories
 from schemas import referential as ref
 
@@ -375,7 +376,8 @@ def heures_ept(hours: DataFrame, operations: DataFrame, threshold: int) -> DataF
     return out.withColumn("secret_statistique", secret(F.col("n_personnes"), threshold))
 
 
-# Gold tables the publications read (beside gold/marches_par_mois_departement).
+# The indicator tables this stage writes (beside gold/marches_par_mois_departement and jobs/gold/published.py);
+# what is published, and how: jobs/publish/opendata.TABLES, schemas/disclosure.yaml.
 PUBLISHED = (HEURES, BENEFICIAIRES, CONTRATS_TYPE, SORTIES, CHARTE_GP, MARCHES_CLAUSES, PART_CLAUSES, STRUCTURES,
              FICHES_ACHETEURS, FICHES_TERRITOIRES, HEURES_EPT)
 
@@ -417,14 +419,18 @@ def run(ctx: RunContext) -> dict:
         FICHES_TERRITOIRES: (fiche_territoires, marches),
         HEURES_EPT: (heures_ept(h, ops, t), h),
     }
+    tables.update(published.build(read, tables[HEURES][0]))
+    periods = {**PERIODS, **published.TABLES}
     reports = []
     for name, (df, source) in tables.items():
-        rewritten = write_by_period(spark, rounded(df), settings, name, PERIODS.get(name), full=full)
+        rewritten = write_by_period(spark, rounded(df), settings, name, periods.get(name), full=full)
         reports.append({"table": name, "rows_in": source.count(), "rows_written": read(name).count(),
                         "rows_quarantined": 0, "details": {"periods_rewritten": [str(p) for p in rewritten]}})
     gold_hours = read(HEURES).agg(F.sum("heures_realisees")).first()[0] or 0.0
     silver_hours = h.agg(F.sum("heures")).first()[0] or 0.0
     if abs(gold_hours - silver_hours) > 1e-6 * max(1.0, silver_hours):
         raise RuntimeError(f"gold hours {gold_hours} != silver hours {silver_hours}: hours were lost")
+    if abs((published_hours := published.total_hours(read)) - silver_hours) > 1e-6 * max(1.0, silver_hours):
+        raise RuntimeError(f"published hours {published_hours} != silver hours {silver_hours}: hours were lost")
     return {"stage": "gold_indicators", "tables": reports,
             "checks": {"heures_gold": round(gold_hours, 2), "heures_silver": round(silver_hours, 2)}}

@@ -1,7 +1,8 @@
 """Open data: the gold indicators and the extended DECP as CSV, Parquet and JSON with Table Schemas.
 
-``publish_opendata`` reads gold and silver (Spark), protects every aggregate with ``jobs.publish.disclosure``,
-writes the files and a Frictionless ``datapackage.json`` into ``<output>/opendata/`` and copies them to the
+``write_opendata`` writes the tables as protected by the publication (``jobs/publish/publication.py``: one
+protection for every published table, ``jobs/publish/secrecy.py``) and a Frictionless ``datapackage.json`` into
+``<output>/opendata/``; ``publish_to_public_zone`` copies them, once the disclosure audit has passed, to the
 public zone of the lake (``<lake>/public/opendata/``), the only zone open to anonymous readers.
 
 The extended DECP holds the contracts as published (official 2022 schema, ``schemas/schema_decp_v2.0.3.json``:
@@ -14,6 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import time
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from functools import cache
@@ -26,9 +28,10 @@ from pyspark.sql import functions as F
 from jobs.core.settings import PROJECT_ROOT, Settings
 from jobs.core.storage import ObjectStore
 from jobs.gold import indicators as gi
+from jobs.gold import published as gp
 from jobs.gold.marches import GOLD_TABLE as MARCHES_MOIS
 from jobs.gold.marches import consideration_categories
-from jobs.publish import disclosure as dc
+from jobs.publish import secrecy
 from jobs.silver.decp_normalize import unflatten
 from schemas import referential as ref
 
@@ -43,65 +46,14 @@ SOCIAL = ref.social_considerations()
 # DECP code lists of the referential whose variants take the official spelling in the extended DECP.
 DECP_CODE_LISTS = ("nature", "procedure", "lieuExecution.typeCode", "considerationSociale",
                    "considerationEnvironnementale", "typeIdentifiant", "formePrix")
-M = dc.Margin
 
-# Published gold tables and how each is protected. Margins: the totals published with each table
-# (TOUTES/TOTAL rows) or elsewhere (yearly figures of fiches_territoires, regional monthly totals...).
-GOLD_SPECS: dict[str, dc.TableSpec] = {
-    MARCHES_MOIS: dc.TableSpec(
-        dims=("mois", "annee", "trimestre", "departement", "consideration_sociale"), counts=("nb_marches",),
-        margins=(M(("mois", "departement"), {"consideration_sociale": ref.ALL}),
-                 M(("annee", "departement", "consideration_sociale")),
-                 M(("annee", "trimestre", "departement", "consideration_sociale")))),
-    gi.HEURES: dc.TableSpec(
-        dims=("mois", "annee", "trimestre", "departement", "ept", "modalite_code", "type_marche_code",
-              "categorie_acheteur", "grand_projet"), counts=("n_personnes", "n_contrats", "n_operations"),
-        margins=(M(("annee", "departement")), M(("annee", "trimestre", "departement")), M(("annee", "ept")),
-                 M(("mois",)))),
-    gi.HEURES_EPT: dc.TableSpec(dims=("annee", "ept"), counts=("n_personnes",), margins=(M(("annee",)),)),
-    gi.BENEFICIAIRES: dc.TableSpec(
-        dims=("annee", "dimension", "valeur"), counts=("n_personnes",),
-        margins=(M(("annee", "dimension"), {"dimension": "ensemble", "valeur": ref.TOTAL},
-                   {"dimension": (*gi.PERSON_DIMENSIONS, "critere")}),)),
-    gi.CONTRATS_TYPE: dc.TableSpec(
-        dims=("annee", "type_contrat", "modalite_realisation"), counts=("n_personnes", "n_contrats"),
-        margins=(M(("annee",)),)),
-    gi.SORTIES: dc.TableSpec(
-        dims=("annee",), counts=("n_sorties", "n_reponses", "non_reponse", *[o.lower() for o in gi.OUTCOME_CODES])),
-    gi.CHARTE_GP: dc.TableSpec(
-        dims=("maitre_ouvrage", "operation", "programme"), counts=("n_personnes", "n_marches")),
-    gi.MARCHES_CLAUSES: dc.TableSpec(
-        dims=("annee", "type_marche", "procedure", "categorie_acheteur", "departement", "consideration_sociale"),
-        counts=("n_marches",),
-        margins=(M(("annee", "type_marche", "procedure", "categorie_acheteur", "departement"),
-                   {"consideration_sociale": ref.ALL}),
-                 M(("annee", "departement", "consideration_sociale")))),
-    gi.PART_CLAUSES: dc.TableSpec(dims=("annee",), counts=("n_marches", "n_marches_consideration_sociale")),
-    gi.STRUCTURES: dc.TableSpec(
-        dims=("indicateur", "annee", "departement", "famille", "type_structure"), counts=("population",),
-        margins=(M(("indicateur", "departement"), where={"indicateur": ("presence",)}),)),
-    # Sheets: only persons make a row small (decision 97: a buyer's or a département's contracts are public
-    # DECP data, and a sheet must not go blank for 3 contracts). The year (trimestre 0) and its quarters:
-    # quarters add up to the year, and each period adds up across buyers / départements to figures
-    # published elsewhere.
-    gi.FICHES_ACHETEURS: dc.TableSpec(
-        dims=("acheteur_id", "annee", "trimestre"), counts=("n_personnes",),
-        margins=(M(("annee", "trimestre")), M(("acheteur_id", "annee"), {"trimestre": 0}))),
-    gi.FICHES_TERRITOIRES: dc.TableSpec(
-        dims=("departement", "annee", "trimestre"), counts=("n_personnes",),
-        margins=(M(("annee", "trimestre")), M(("departement", "annee"), {"trimestre": 0}))),
-    gi.HEURES_EPT: dc.TableSpec(dims=("annee", "ept"), counts=("n_personnes",), margins=(M(("annee",)),)),
-}
-# Tables about persons: the pages show them as protected here. Contract-only tables (DECP is public data)
-# are shown as they are on the pages; their open data files follow the one row rule above (decision 90).
-# gold/heures_insertion is not in the list: pages show only its regional totals (hours of a year, whose
-# population is the year's beneficiaries, checked there) and objectives (not person data), never its cells.
-PERSON_TABLES = (gi.BENEFICIAIRES, gi.CONTRATS_TYPE, gi.SORTIES, gi.CHARTE_GP, gi.STRUCTURES,
-                 gi.FICHES_ACHETEURS, gi.FICHES_TERRITOIRES, gi.HEURES_EPT)
-# Insertion hours per contract (DECP enrichment): persons behind them, protected the same way.
-DECP_SPEC = dc.TableSpec(dims=("observatoire_departement",), counts=("observatoire_n_personnes_insertion",),
-                         margins=(M(("observatoire_departement",)),))
-DECP_PROTECTED = ("observatoire_heures_insertion", "observatoire_n_personnes_insertion")
+# The gold tables published as open data (each with its entry in schemas/disclosure.yaml). Not published: the
+# fine gold/heures_insertion (month × département × EPT × modality × market type × buyer category × Grand
+# Paris: most cells hold 1 to 4 persons) and gold/heures_insertion_ept (by year: half secret on the demo);
+# their figures are published at the grains of jobs/gold/published.py.
+TABLES = (MARCHES_MOIS, gi.MARCHES_CLAUSES, gi.PART_CLAUSES, gi.FICHES_ACHETEURS, gi.FICHES_TERRITOIRES, gi.CHARTE_GP,
+          gi.BENEFICIAIRES, gi.CONTRATS_TYPE, gi.SORTIES, gi.STRUCTURES, *gp.PUBLISHED)
+SECRET = secrecy.SECRET
 
 
 # --- CSV safety ------------------------------------------------------------------------------------------
@@ -151,7 +103,7 @@ def table_schema(df: pd.DataFrame, dims: Iterable[str] = (), descriptions: dict[
         f = {"name": c, "type": types.get(c) or _field_type(df[c])}
         if c in descriptions:
             f["description"] = descriptions[c]
-        if (c in dims and not df[c].isna().any()) or c == dc.SECRET:
+        if (c in dims and not df[c].isna().any()) or c == SECRET or c.startswith(f"{SECRET}_"):
             f["constraints"] = {"required": True}
         fields.append(f)
     schema = {"fields": fields, "missingValues": [""]}
@@ -383,25 +335,28 @@ ENRICHMENT_DESCRIPTIONS = {
     "observatoire_duree_mois_actuelle": "durée après application des modifications (mois)",
     "observatoire_n_modifications": "nombre de modifications publiées",
     "observatoire_n_titulaires_structures_inclusion": "titulaires reconnus comme SIAE, EA, ESAT ou GEIQ",
-    "observatoire_heures_insertion": "heures d'insertion réalisées suivies par les facilitateurs (secret si < seuil)",
-    "observatoire_n_personnes_insertion": "personnes en insertion sur le marché (secret si < seuil)",
-    "secret": "vrai quand les heures et personnes d'insertion sont masquées (secret statistique)",
-    "secret_motif": "primaire (petit effectif) ou complementaire (protège une autre cellule)",
+    "observatoire_heures_insertion": "heures d'insertion réalisées suivies par les facilitateurs (vide si secret)",
+    "observatoire_n_personnes_insertion": "personnes en insertion sur le marché (vide si secret)",
+    "secret_observatoire_heures_insertion": "vrai quand les heures d'insertion sont masquées (secret statistique)",
+    "secret_observatoire_n_personnes_insertion": "vrai quand le nombre de personnes est masqué (secret statistique)",
+    "secret": "vrai quand une donnée de la ligne est masquée (secret statistique, docs/disclosure.md)",
 }
 
 
 def decp_frame(spark, settings: Settings):
-    """Spark: current 2022-format contracts with their published record and the observatory's enrichment."""
-
-
+    """Spark: current 2022-format contracts with their published record and the observatory's enrichment,
+    and the share of each contract's insertion hours made by its largest person (dominance rule; the
+    contract's companies are its public titulaires)."""
     read = lambda name: spark.read.format("delta").load(settings.table_uri(name))  # noqa: E731
     marches = read("silver/marches").filter(F.col("decp_format") == "2022")
     bronze = read("bronze/decp_marches").select("source_sha256", "record_index", "record_json")
     buyers = read("silver/acheteurs").select(F.col("siret").alias("acheteur_id"), "categorie_acheteur")
     ops = read("silver/operations").select("operation_key", F.concat("donneur_ordre_siret", "decp_id").alias("uid"))
-    hours = read("silver/heures_insertion").join(ops, "operation_key").groupBy("uid").agg(
-        F.sum("heures").alias("observatoire_heures_insertion"),
-        F.countDistinct("person_key").alias("observatoire_n_personnes_insertion"))
+    rows = read("silver/heures_insertion").join(ops, "operation_key")
+    hours = gp.cells(rows, ["uid"], ("person_key",)).select(
+        "uid", F.col("heures_realisees").alias("observatoire_heures_insertion"),
+        F.col("n_personnes").alias("observatoire_n_personnes_insertion"),
+        F.col(gp.SHARE).alias(DECP_SHARE))
     structures = read("silver/resolution_entreprises").filter(
         (F.col("source") == "decp_titulaire") & (F.col("structure_match") != "aucun")).groupBy(
         F.col("source_key").alias("uid")).agg(
@@ -429,6 +384,8 @@ def decp_frame(spark, settings: Settings):
              .orderBy("observatoire_uid"))
 
 
+DECP_SHARE = "observatoire_part_principal_contributeur"  # dominance share: for the protection, never published
+DECP_PERSONS = ("observatoire_heures_insertion", "observatoire_n_personnes_insertion")
 ENRICHMENT = ("observatoire_uid", "observatoire_departement", "observatoire_departement_methode",
               "observatoire_categorie_acheteur", "observatoire_type_marche", "observatoire_categories_consideration",
               "observatoire_consideration_sociale", "observatoire_montant_actuel", "observatoire_montant_exclu_motif",
@@ -437,8 +394,10 @@ ENRICHMENT = ("observatoire_uid", "observatoire_departement", "observatoire_depa
               "observatoire_heures_insertion", "observatoire_n_personnes_insertion")
 
 
-def build_decp(contracts: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame, dict, list[dict]]:
-    """Pure: contracts (``record_json`` + enrichment) -> (flat table, JSON document, excluded records).
+def build_decp(contracts: pd.DataFrame) -> tuple[pd.DataFrame, list[dict], list[dict]]:
+    """Pure: contracts (``record_json`` + enrichment) -> (flat table, official records, excluded records). The
+    flat table holds true person figures and the dominance share: protect it (``decp_persons``,
+    ``with_protected``) before it is written.
 
     A record that does not validate against the official schema even once typed is excluded (listed with
     its errors in the run report), never altered into something the buyer did not publish.
@@ -452,27 +411,49 @@ def build_decp(contracts: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame, d
             continue
         officials.append(rec)
         row = flatten_record(rec)
-        for k in ENRICHMENT:
-            v = c[k]
+        for k in (*ENRICHMENT, DECP_SHARE):
+            v = c.get(k)
             row[k] = json.dumps(list(v), ensure_ascii=False) if k == "observatoire_categories_consideration" else v
         rows.append(row)
-    columns = [*flatten_record({}).keys(), *ENRICHMENT]
+    columns = [*flatten_record({}).keys(), *ENRICHMENT, DECP_SHARE]
     flat = pd.DataFrame(rows, columns=columns)
     for k in ("observatoire_n_modifications", "observatoire_n_titulaires_structures_inclusion",
               "observatoire_n_personnes_insertion", "observatoire_duree_mois_actuelle", "dureeMois", "offresRecues"):
         flat[k] = flat[k].astype("Int64")
-    protected = dc.suppress(flat[["observatoire_departement", *DECP_PROTECTED]], DECP_SPEC, threshold)
-    for k in (*DECP_PROTECTED, dc.SECRET, dc.REASON):
-        flat[k] = protected[k]
-    enrichment = [{k: _jsonable(v) for k, v in row.items() if k not in flatten_record({})}
+    flat["observatoire_heures_insertion"] = flat["observatoire_heures_insertion"].astype(float)
+    flat[DECP_SHARE] = flat[DECP_SHARE].astype(float)
+    return flat, officials, excluded
+
+
+def decp_persons(flat: pd.DataFrame) -> pd.DataFrame:
+    """The person figures of the extended DECP, as the linked set sees them (``decp_etendu`` in the policy)."""
+    return flat[["observatoire_uid", "acheteur_id", *DECP_PERSONS, DECP_SHARE]].reset_index(drop=True)
+
+
+def with_protected(flat: pd.DataFrame, protected: pd.DataFrame) -> pd.DataFrame:
+    """The flat table with its person figures as protected (hidden ones empty, ``secret_<column>`` and
+    ``secret`` beside them) and without the dominance share. ``protected``: ``decp_persons`` as published."""
+    out = flat.drop(columns=[DECP_SHARE]).reset_index(drop=True)
+    protected = protected.set_index("observatoire_uid").reindex(out["observatoire_uid"]).reset_index(drop=True)
+    for k in DECP_PERSONS:
+        out[k] = protected[k]
+        out[f"{SECRET}_{k}"] = protected[f"{SECRET}_{k}"].fillna(False).astype(bool)
+    out[SECRET] = protected[SECRET].fillna(False).astype(bool)
+    return out
+
+
+def decp_document(flat: pd.DataFrame, officials: list[dict]) -> dict:
+    """The official JSON document of the published contracts, with the observatory's enrichment (as
+    published: protected) in a top-level ``observatoire`` object, one entry per contract in the same order."""
+    official_columns = set(flatten_record({}))
+    enrichment = [{k: _jsonable(v) for k, v in row.items() if k not in official_columns}
                   | {"id": row["id"], "acheteur_id": row["acheteur_id"]} for row in flat.to_dict("records")]
     for e in enrichment:
         e["observatoire_categories_consideration"] = json.loads(e["observatoire_categories_consideration"])
-    doc = {"marches": {"marche": officials},
-           "observatoire": {"description": "Enrichissement de l'observatoire, une entrée par marché, dans l'ordre "
-                                           "de marches.marche (clé : acheteur_id + id)",
-                            "marches": enrichment}}
-    return flat, doc, excluded
+    return {"marches": {"marche": officials},
+            "observatoire": {"description": "Enrichissement de l'observatoire, une entrée par marché, dans l'ordre "
+                                            "de marches.marche (clé : acheteur_id + id)",
+                             "marches": enrichment}}
 
 
 def decp_table_schema(flat: pd.DataFrame) -> dict:
@@ -483,7 +464,8 @@ def decp_table_schema(flat: pd.DataFrame) -> dict:
                   "observatoire_montant_actuel": "number", "observatoire_montant_exclu_motif": "string",
                   "observatoire_heures_insertion": "number",
                   "marcheInnovant": "boolean", "attributionAvance": "boolean", "sousTraitanceDeclaree": "boolean",
-                  "observatoire_consideration_sociale": "boolean", "secret": "boolean", "secret_motif": "string"})
+                  "observatoire_consideration_sociale": "boolean", "secret": "boolean",
+                  **{f"{SECRET}_{k}": "boolean" for k in DECP_PERSONS}})
     for c in flat.columns:
         if c not in types and str(flat[c].dtype) == "Int64":
             types[c] = "integer"
@@ -503,22 +485,31 @@ def _resources(name: str, schema_path: str, title: str, description: str) -> lis
                                ("json", "application/json"))]
 
 
+SECRECY_NOTE = ("Secret statistique (docs/disclosure.md) : une donnée sur moins de {threshold} personnes, ou dont "
+                "une personne ou un employeur fait l'essentiel, est masquée (valeur vide, secret_<colonne> = vrai), "
+                "ainsi que les données qui permettraient de la retrouver à partir de l'ensemble des tableaux publiés ; "
+                "secret = vrai quand une donnée de la ligne est masquée. Les nombres et montants de marchés (DECP) "
+                "ne sont jamais masqués.")
+
+
 def write_package(gold: dict[str, pd.DataFrame], decp_flat: pd.DataFrame, decp_doc: dict, folder: Path,
-                  run_id: str, threshold: int) -> list[Path]:
-    """Pure I/O on a local folder: every table in three formats, their schemas, the datapackage."""
+                  run_id: str, threshold: int, keys: dict[str, tuple[str, ...]] | None = None) -> list[Path]:
+    """Pure I/O on a local folder: every table (as published: protected) in three formats, their schemas
+    (``keys``: each table's primary key, from the disclosure policy), the datapackage."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "schemas").mkdir(exist_ok=True)
+    keys = keys or {}
     written, resources = [], []
     for table, df in gold.items():
         name = table.split("/", 1)[1]
         written += write_table_files(df, folder, name).values()
         schema_path = f"schemas/{name}.json"
-        schema = table_schema(df, GOLD_SPECS[table].dims)
+        schema = table_schema(df, keys.get(table, ()))
         (folder / schema_path).write_text(json.dumps(schema, ensure_ascii=False, indent=1), encoding="utf-8")
         written.append(folder / schema_path)
         resources += _resources(name, schema_path, name.replace("_", " "),
-                                f"Indicateur gold/{name} (définition : docs/indicators.md), cellules de moins de "
-                                f"{threshold} unités et leurs compléments masquées (secret)")
+                                f"Indicateur gold/{name} (définition : docs/indicators.md). "
+                                + SECRECY_NOTE.format(threshold=threshold))
     paths = write_table_files(decp_flat, folder, DECP_NAME)
     # The JSON of the extended DECP is the official document, not the flat table.
     paths["json"].write_text(json.dumps(decp_doc, ensure_ascii=False), encoding="utf-8")
@@ -539,10 +530,7 @@ def write_package(gold: dict[str, pd.DataFrame], decp_flat: pd.DataFrame, decp_d
     package = {
         "name": "observatoire-clauses-sociales-idf",
         "title": "Observatoire des clauses sociales d'Île-de-France — données ouvertes",
-        "description": ("Indicateurs de l'observatoire et DECP étendues. Secret statistique : toute cellule de "
-                        f"moins de {threshold} unités est masquée (valeur vide, secret = vrai, secret_motif = "
-                        "primaire), ainsi que les cellules nécessaires pour qu'aucune ne se déduise d'un total "
-                        "(secret_motif = complementaire)."),
+        "description": "Indicateurs de l'observatoire et DECP étendues. " + SECRECY_NOTE.format(threshold=threshold),
         "version": run_id, "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "licenses": [LICENCE],
         "sources": [{"title": "Données essentielles de la commande publique (DECP)",
@@ -567,51 +555,64 @@ def publish_files(files: Iterable[Path], folder: Path, settings: Settings) -> li
     return uris
 
 
-def protect_gold(table: str, df: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """One gold table (as read from the lake, whole) as it may be published: sorted by its dimensions, a
-    ``trimestre`` column beside ``mois`` (quarterly totals are published), small cells and their complements
-    suppressed. Filter rows (one département, one buyer) only after this. ``table``: ``gold/<name>`` or
-    ``<name>`` (the keys of ``jobs.publish.publication.read_gold``)."""
-    spec = GOLD_SPECS[table if table.startswith("gold/") else f"gold/{table}"]
+def prepared(table: str, df: pd.DataFrame, keys: Iterable[str]) -> pd.DataFrame:
+    """A gold table (whole, as read from the lake) in its published shape, before protection: a
+    ``trimestre`` beside ``mois`` in the monthly contract table (quarterly totals are published), rows
+    sorted by their key."""
     df = df.copy()
-    if "mois" in df.columns and "trimestre" in spec.dims:
+    if table == MARCHES_MOIS:
         df["trimestre"] = pd.to_datetime(df["mois"]).dt.quarter.astype("Int64")
-    order = [c for c in spec.dims if c in df.columns]
-    df = df.sort_values(order, na_position="first").reset_index(drop=True)
-    return dc.suppress(df, spec, threshold)
+    order = [c for c in keys if c in df.columns]
+    return df.sort_values(order, na_position="first").reset_index(drop=True) if order else df
 
 
-def gold_frames(spark, settings: Settings) -> dict[str, pd.DataFrame]:
-    """Every published gold table, protected (small cells and complements suppressed)."""
+def read_gold(spark, settings: Settings, names: Iterable[str]) -> dict[str, pd.DataFrame]:
+    """Gold tables as pandas frames (small aggregates); integers stay integers when a column has nulls."""
     out = {}
-    for table in GOLD_SPECS:
+    for table in names:
         sdf = spark.read.format("delta").load(settings.table_uri(table))
         df = sdf.toPandas()
-        for f in sdf.schema.fields:  # integers stay integers when a column has nulls (not floats)
+        for f in sdf.schema.fields:
             if f.dataType.typeName() in ("integer", "long", "short"):
                 df[f.name] = df[f.name].astype("Int64")
-        out[table] = protect_gold(table, df, settings.small_cell_threshold)
+        out[table] = df
     return out
 
 
-def publish_opendata(spark, settings: Settings, run_id: str) -> dict:
-    """Gold + extended DECP -> ``<output>/opendata/`` and ``<lake>/public/opendata/``; returns the counts."""
-    started = datetime.now(UTC)
-    folder = Path(settings.output_dir) / "opendata"
-    gold = gold_frames(spark, settings)
+def read_decp(spark, settings: Settings) -> tuple[pd.DataFrame, list[dict], list[dict], int]:
+    """The extended DECP before protection: (flat table, official records, excluded, contracts read)."""
     contracts = decp_frame(spark, settings).toPandas()
-    flat, doc, excluded = build_decp(contracts, settings.small_cell_threshold)
+    flat, officials, excluded = build_decp(contracts)
+    return flat, officials, excluded, len(contracts)
+
+
+def write_opendata(settings: Settings, run_id: str, published: dict[str, pd.DataFrame], decp_flat: pd.DataFrame,
+                   officials: list[dict], excluded: list[dict], n_contracts: int,
+                   keys: dict[str, tuple[str, ...]], threshold: int) -> dict:
+    """The protected tables -> ``<output>/opendata/`` (local files only: ``publish_to_public_zone`` copies
+    them once the disclosure audit has passed). ``published``: every open data table as published
+    (``TABLES``); ``decp_flat``: the extended DECP with its person figures protected (``with_protected``)."""
+    started = time.perf_counter()
+    folder = Path(settings.output_dir) / "opendata"
+    doc = decp_document(decp_flat, officials)
     errors = validate_decp_document(doc)
     if errors:  # never publish a DECP document that the official schema refuses
         raise RuntimeError(f"extended DECP does not validate against the official schema: {errors[:3]}")
-    files = write_package(gold, flat, doc, folder, run_id, settings.small_cell_threshold)
-    uris = publish_files(files, folder, settings)
-    tables = {t.split("/", 1)[1]: {"rows": len(df), "secret": int(df[dc.SECRET].sum()),
-                                   "secret_complementaire": int((df[dc.REASON] == dc.COMPLEMENTARY).sum())}
-              for t, df in gold.items()}
-    tables[DECP_NAME] = {"rows": len(flat), "secret": int(flat[dc.SECRET].sum()),
-                         "contracts_2022_format": len(contracts), "excluded_not_schema_valid": len(excluded)}
-    return {"stage": "opendata", "folder": str(folder), "public_uri": settings.zone_uri("public") + "/opendata",
-            "files": len(files), "bytes": sum(f.stat().st_size for f in files), "objects_published": len(uris),
-            "tables": tables, "excluded": excluded[:20],
-            "seconds": round((datetime.now(UTC) - started).total_seconds(), 1)}
+    gold = {t: published[t] for t in TABLES}
+    files = write_package(gold, decp_flat, doc, folder, run_id, threshold, keys)
+    tables = {t.split("/", 1)[1]: {"rows": len(df), "rows_secret": int(df[SECRET].sum())} for t, df in gold.items()}
+    tables[DECP_NAME] = {"rows": len(decp_flat), "rows_secret": int(decp_flat[SECRET].sum()),
+                         "contracts_2022_format": n_contracts, "excluded_not_schema_valid": len(excluded)}
+    return {"stage": "opendata", "folder": str(folder), "written": files, "files": len(files),
+            "bytes": sum(f.stat().st_size for f in files), "tables": tables, "excluded": excluded[:20],
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def publish_to_public_zone(settings: Settings, written: dict) -> dict:
+    """Copy the files ``write_opendata`` wrote to ``<lake>/public/opendata/``; returns its report, completed."""
+    started = time.perf_counter()
+    files = written["written"]
+    uris = publish_files(files, Path(written["folder"]), settings)
+    report = {k: v for k, v in written.items() if k != "written"}
+    return {**report, "public_uri": settings.zone_uri("public") + "/opendata", "objects_published": len(uris),
+            "seconds": round(report["seconds"] + time.perf_counter() - started, 1)}

@@ -28,10 +28,12 @@ def gold_frame():
 def test_home_page_is_offline_and_its_figures_match_the_gold_cells():
     gold = {
         "marches_par_mois_departement": gold_frame(),
-        "heures_insertion": pd.DataFrame({"heures_realisees": [10.5, 20.0]}),
+        # As published: hours of the whole region by year (one secret year), persons by year and profile.
+        "heures_departement": pd.DataFrame({"departement": ["TOTAL", "TOTAL", "93"],
+                                            "periode": ["2025", "2024", "2025"], "heures_realisees": [30.4, None, 10.5],
+                                            "n_personnes": [12, None, 6]}),
         "beneficiaires": pd.DataFrame({"annee": [2025, 2025], "dimension": ["ensemble", "sexe"],
-                                       "valeur": ["TOTAL", "F"], "n_personnes": [12, 3],
-                                       "secret_statistique": [False, True]}),
+                                       "valeur": ["TOTAL", "F"], "n_personnes": [12, None]}),
     }
     page = home(gold, 5, 2025)
     html = render(page.title, page.intro, page.sections, data=page.data)
@@ -41,8 +43,17 @@ def test_home_page_is_offline_and_its_figures_match_the_gold_cells():
     assert data["nb_marches_total"] == 7
     assert data["montant_total"] == 1350
     assert data["nb_marches_non_ventiles"] == 2
-    assert data["heures_realisees_total"] == 30  # rounded: hours are shown as whole hours
+    assert data["heures_realisees_2025"] == 30  # rounded: hours are shown as whole hours
     assert data["beneficiaires_2025"] == 12
+    # Every person figure shown is named by its table and key, for the disclosure audit.
+    assert data["cellules"] == [
+        {"table": "gold/heures_departement", "cle": {"departement": "TOTAL", "periode": "2025"},
+         "mesure": "heures_realisees", "valeur": 30.4},
+        {"table": "gold/heures_departement", "cle": {"departement": "TOTAL", "periode": "2025"},
+         "mesure": "n_personnes", "valeur": 12},
+        {"table": "gold/beneficiaires", "cle": {"annee": 2025, "dimension": "ensemble", "valeur": "TOTAL"},
+         "mesure": "n_personnes", "valeur": 12}]
+    assert "heures_realisees_2024" not in data
     assert data["nb_marches_par_departement"] == {"75": 4, "93": 3}
     assert 'data-key="nb_marches_total">7</span>' in html
 
@@ -82,12 +93,12 @@ def test_buyers_page_shows_the_share_by_number_and_amount_with_its_scope():
 def test_grand_paris_page_shows_the_charter_and_the_declared_objectives():
     from dashboards.audiences import grand_paris
 
-    charte = pd.DataFrame({"maitre_ouvrage": ["SGP"], "operation": ["Ligne 15"], "programme": ["GPE"],
-                           "n_marches": [4], "montant_ht": [2e6], "heures_insertion_objectif": [900.0],
+    keys = {"maitre_ouvrage": ["SGP"], "operation": ["Ligne 15"], "programme": ["GPE"]}
+    charte = pd.DataFrame({**keys, "n_marches": [4], "montant_ht": [2e6], "heures_insertion_objectif": [900.0],
                            "heures_insertion_objectif_declare": [950.0], "n_marches_objectif_ecart": [2],
-                           "heures_realisees": [450.0], "n_personnes": [7], "taux_realisation_objectif": [0.5],
-                           "part_heures_insertion": [0.06], "montant_tpe_pme": [4.5e5], "part_tpe_pme": [0.225],
-                           "secret_statistique": [False]})
-    page = grand_paris({"charte_grand_paris": charte}, 5, 2025)
+                           "montant_tpe_pme": [4.5e5], "part_tpe_pme": [0.225]})
+    hours = pd.DataFrame({**keys, "heures_realisees": [450.0], "n_personnes": [7], "taux_realisation_objectif": [0.5]})
+    page = grand_paris({"charte_grand_paris": charte, "heures_charte": hours}, 5, 2025)
     html = render(page.title, page.intro, page.sections, data=page.data)
     assert "Objectif retenu (h)" in html and "Objectif déclaré (h)" in html and "950" in html
+    assert "(n = 7 personnes)" in html  # the rate of realisation with the persons it is about

@@ -1,15 +1,12 @@
-"""Page building blocks: French number format, periods, suppression in sheets (no Spark)."""
+"""Page building blocks: French number format, rates with their n, periods, sheets (no Spark)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from dashboards.page import SECRET, fmt, svg_bars
-from dashboards.sheets import Period, sheet_figures
-from jobs.gold.indicators import FICHES_TERRITOIRES
-from jobs.publish import disclosure
-from jobs.publish.opendata import GOLD_SPECS
+from dashboards.page import SECRET, Figures, fmt, number, rate, svg_bars, table
+from dashboards.sheets import Period, person_figures, sheet_figures
 
 
 def test_french_number_format_and_suppressed_values():
@@ -31,30 +28,53 @@ def test_periods():
 
 def fiches(rows):
     return pd.DataFrame(rows, columns=["departement", "annee", "trimestre", "n_marches", "montant",
-                                       "n_marches_consideration_sociale", "heures_realisees", "n_personnes",
-                                       "secret_statistique"])
+                                       "n_marches_consideration_sociale"])
 
 
-def test_yearly_sheet_cannot_be_subtracted_back_to_a_small_quarter():
-    df = fiches([
-        ("93", 2025, 0, 10, 1000.0, 0, 900.0, 12, False),
-        ("93", 2025, 1, 0, 0.0, 0, 100.0, 2, True),   # 2 persons: suppressed
-        ("93", 2025, 2, 0, 0.0, 0, 200.0, 6, False),  # fewest persons of the other quarters: suppressed with it
-        ("93", 2025, 3, 5, 500.0, 0, 300.0, 7, False),
-        ("93", 2025, 4, 5, 500.0, 0, 300.0, 8, False),
-        ("93", 2024, 0, 8, 800.0, 0, 500.0, 9, False),
-    ])
-    protected = disclosure.suppress(df, GOLD_SPECS[FICHES_TERRITOIRES], 5)
-    protected["secret_statistique"] = protected[disclosure.SECRET]
-    fig = sheet_figures(protected, "departement", "93", Period(2025))
-    assert fig["courant"]["heures_realisees"] == 900.0 and fig["precedent"]["n_personnes"] == 9
-    quarters = fig["trimestres"]
-    assert quarters["T1"]["heures_realisees"] is None and quarters["T2"]["heures_realisees"] is None
-    shown = [q["heures_realisees"] for q in quarters.values() if q["heures_realisees"] is not None]
-    assert shown == [300.0, 300.0]  # 900 - 600 = 300 cannot be split back into T1 and T2
-    assert quarters["T3"]["n_marches"] == 5 and quarters["T3"]["n_personnes"] == 7
+def test_sheets_show_contracts_by_quarter_and_persons_by_year_only():
+    df = fiches([("93", 2025, 0, 10, 1000.0, 4), ("93", 2025, 1, 3, 300.0, 1), ("93", 2025, 3, 7, 700.0, 3),
+                 ("93", 2024, 0, 8, 800.0, 2)])
+    fig = sheet_figures(df, "departement", "93", Period(2025))
+    assert fig["courant"] == {"n_marches": 10, "montant": 1000.0, "n_marches_consideration_sociale": 4}
+    assert fig["precedent"]["n_marches"] == 8
+    # Contracts are public: a quarter of 3 contracts is shown; a quarter without a row is a zero.
+    assert fig["trimestres"]["T1"]["n_marches"] == 3 and fig["trimestres"]["T2"]["n_marches"] == 0
+    hours = pd.DataFrame({"departement": ["93", "93", "75"], "periode": ["2025", "2024", "2025"],
+                          "heures_realisees": [900.0, None, 50.0], "n_personnes": [12, None, 9]})
+    shown = Figures()
+    persons = person_figures(hours, "93", Period(2025, 3), shown)  # a quarter's sheet: its year
+    assert persons == {"2025": {"heures_realisees": 900.0, "n_personnes": 12.0},
+                       "2024": {"heures_realisees": None, "n_personnes": None}}
+    assert [(c["cle"], c["mesure"], c["valeur"]) for c in shown.cells] == [
+        ({"departement": "93", "periode": "2025"}, "heures_realisees", 900.0),
+        ({"departement": "93", "periode": "2025"}, "n_personnes", 12),
+        ({"departement": "93", "periode": "2024"}, "heures_realisees", None),
+        ({"departement": "93", "periode": "2024"}, "n_personnes", None)]
+
+
+def test_missing_figures_never_print_as_text():
+    for value in (None, float("nan"), pd.NA, pd.NaT):
+        assert fmt(value) == SECRET
+    assert number(pd.NA) is None and number(3) == 3.0
+    assert rate(0.682, 88) == ('<span class="rate">68,2\u202f% <span class="n">(n = 88)</span></span>')
+    assert rate(None, 37, "personnes").startswith('<span class="rate">s <span class="n">(n = 37 personnes)')
+    assert "s" in rate(0.5, None) and "None" not in rate(None, None)
+    html = table(["a", "b"], [[pd.NA, None], [rate(0.5, 2), "<b>"]])
+    assert "<NA>" not in html and "None" not in html and "&lt;b&gt;" in html and '<span class="rate">' in html
 
 
 def test_svg_chart_marks_suppressed_bars():
     svg = svg_bars("Heures", ["T1", "T2"], [None, 50.0])
     assert svg.count("<rect") == 1 and f">{SECRET}</text>" in svg
+
+
+def test_chart_labels_stay_readable():
+    from dashboards.charts import bars, wrap
+
+    assert wrap("Mise à disposition par une ETTI") == "Mise à<br>disposition par<br>une ETTI"
+    few = pd.DataFrame({"x": ["Société des grands projets", "RATP"], "y": [0.2, None]})
+    fig = bars(few, "x", "y", None, "t", percent=True)
+    assert fig.data[0].orientation == "v" and list(fig.data[0].x) == ["Société des<br>grands projets"]  # RATP: s
+    many = pd.DataFrame({"x": [f"GPE ligne {i} (n = {i})" for i in range(11)], "y": range(11)})
+    fig = bars(many, "x", "y", None, "t")
+    assert fig.data[0].orientation == "h" and fig.layout.height == 34 * 11 + 160  # labels read on the left

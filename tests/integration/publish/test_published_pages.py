@@ -1,5 +1,6 @@
-"""The published pages, after a real run: opened in headless Chromium, their numbers checked against the gold
-Delta tables (computed here with Spark SQL, independently of the page code), PDFs rendered, small cells absent."""
+"""The published pages, after a real run: opened in headless Chromium (no missing-value text, every rate with its
+n, labels readable), their numbers checked against the gold Delta tables (computed here with Spark SQL,
+independently of the page code), PDFs rendered, small cells absent."""
 
 from __future__ import annotations
 
@@ -44,8 +45,25 @@ def pages(pipeline_run):
     return settings, out, html
 
 
+# The text a reader sees, SVG included (chart labels, legends, maps), scripts and styles excluded.
+VISIBLE_TEXT = """() => {
+  const out = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {acceptNode: n =>
+    n.parentElement.closest('script,style') ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT});
+  while (walk.nextNode()) out.push(walk.currentNode.textContent);
+  return out.join(' ');
+}"""
+# Every table cell or key figure showing a percentage shows it as a rate with its n.
+RATES_WITHOUT_N = """() => [...document.querySelectorAll('td, .kpi .value')]
+  .filter(e => /\\d\\s?%/.test(e.textContent))
+  .filter(e => !e.querySelector('.rate .n') || !/n = (\\d|s)/.test(e.querySelector('.rate .n').textContent))
+  .map(e => e.textContent)"""
+MISSING = re.compile(r"(?<![\w-])(NaN|nan|None|<NA>|NaT|undefined|null)(?![\w-])")
+
+
 def test_every_page_renders_offline_without_console_errors(pages):
-    """Each page in a real browser: no console error, no request leaving the local files, every chart drawn."""
+    """Each page in a real browser: no console error, no request leaving the local files, every chart drawn,
+    no missing value printed as text, every rate with the count it is computed on (n)."""
     from playwright.sync_api import sync_playwright
 
     settings, _, html = pages
@@ -56,7 +74,7 @@ def test_every_page_renders_offline_without_console_errors(pages):
     sheets = [p for p in html if p.parent.name == "sheets"]
     opened = site + [p for p in html if p.parent.name == "reports"] + sheets[:3] + sheets[-3:]
     ARTIFACTS.mkdir(exist_ok=True)
-    problems, charts = [], {}
+    problems, charts, rates = [], {}, {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(settings.chromium), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
@@ -78,11 +96,16 @@ def test_every_page_renders_offline_without_console_errors(pages):
             for element in page.locator("[data-key]").all():
                 key = element.get_attribute("data-key")
                 assert key in data, f"{path.name}: {key} shown but not in figures-data"
+            text = page.evaluate(VISIBLE_TEXT)
+            assert not MISSING.search(text), f"{path.name}: {MISSING.findall(text)[:5]} printed"
+            assert page.evaluate(RATES_WITHOUT_N) == [], f"{path.name}: rates without their n"
+            rates[path.name] = page.locator(".rate .n").count()
             if path.parent.name != "sheets" or path == opened[-1]:
                 page.screenshot(path=str(ARTIFACTS / f"{path.parent.name}-{path.stem}.png"), full_page=True)
         browser.close()
     assert not problems, "\n".join(problems)
     assert all(charts[name] >= 2 for name in ("index.html", "elus.html", "partenaires.html", "coordinations.html"))
+    assert all(rates[name] >= 5 for name in ("grand_paris.html", "prescripteurs.html", "coordinations.html"))
 
 
 def shown(page: Path) -> dict[str, str]:
@@ -98,40 +121,42 @@ def test_home_page_figures_equal_gold(spark, pages):
           AND departement IN {IDF}""", m="gold/marches_par_mois_departement")
     (apart,) = sql_one(spark, settings, """SELECT sum(nb_marches) n FROM m WHERE consideration_sociale = 'TOUTES'
         AND mois >= DATE'2018-10-01' AND departement = 'NON_VENTILE'""", m="gold/marches_par_mois_departement")
-    (hours,) = sql_one(spark, settings, "SELECT sum(heures_realisees) h FROM h", h="gold/heures_insertion")
-    (persons,) = sql_one(spark, settings, f"""SELECT n_personnes, secret_statistique FROM b
+    # The year's hours from the fine gold table (an independent sum), persons from beneficiaires.
+    (hours,) = sql_one(spark, settings, f"SELECT sum(heures_realisees) h FROM h WHERE annee = {AS_OF_YEAR}",
+                       h="gold/heures_insertion")
+    (persons,) = sql_one(spark, settings, f"""SELECT n_personnes FROM b
         WHERE dimension = 'ensemble' AND annee = {AS_OF_YEAR}""", b="gold/beneficiaires")
     assert row.n > 100 and hours.h > 1000 and persons.n_personnes > 5  # a real run, not empty tables
     text = shown(out / "dashboards" / "index.html")
     assert text["nb_marches_total"] == fmt(row.n)  # the eight IDF départements only
     assert text["nb_marches_non_ventiles"] == fmt(apart.n or 0)  # shown apart, never inside the IDF total
     assert text["montant_total"] == fmt(round(row.m))
-    assert text["heures_realisees_total"] == fmt(round(hours.h))
+    assert text[f"heures_realisees_{AS_OF_YEAR}"] == fmt(round(hours.h))  # the region's year: never small
     assert text[f"beneficiaires_{AS_OF_YEAR}"] == fmt(persons.n_personnes)
 
 
 def test_elected_officials_map_and_department_sheet_equal_gold(spark, pages):
-    """Values from gold; « s » exactly where the published open data says the cell is secret."""
+    """Hours and persons by département and year from gold, « s » exactly where the published open data says
+    the figure is secret; the sheets' contract figures (public) always shown."""
     settings, out, _ = pages
-    rows = sql_one(spark, settings, f"""SELECT departement, heures_realisees, n_personnes, n_marches, montant
-        FROM t WHERE annee = {AS_OF_YEAR} AND trimestre = 0 AND departement IN {IDF}""", t="gold/fiches_territoires")
+    rows = sql_one(spark, settings, f"""SELECT h.departement, h.heures_realisees, h.n_personnes, f.n_marches, f.montant
+        FROM h LEFT JOIN f ON f.departement = h.departement AND f.annee = {AS_OF_YEAR} AND f.trimestre = 0
+        WHERE h.periode = '{AS_OF_YEAR}' AND h.departement IN {IDF}""", h="gold/heures_departement",
+                   f="gold/fiches_territoires")
     assert len(rows) >= 4
-    published = pd.read_parquet(out / "opendata" / "fiches_territoires.parquet")
-    published = published[(published.annee == AS_OF_YEAR) & (published.trimestre == 0)]
-    secret = dict(zip(published.departement, published.secret.astype(bool), strict=True))
+    published = pd.read_parquet(out / "opendata" / "heures_departement.parquet")
+    published = published[published.periode == str(AS_OF_YEAR)].set_index("departement")
+    secret = published["secret_heures_realisees"].to_dict()
+    secret_persons = published["secret_n_personnes"].to_dict()
     expected = {r.departement: None if secret[r.departement] else r.heures_realisees for r in rows}
     data = figures_data(out / "dashboards" / "elus.html")
     assert {d: v for d, v in data["heures_par_departement"].items() if d in expected} == expected
-    assert shown(out / "dashboards" / "elus.html")[f"heures_{AS_OF_YEAR}"] == fmt(
-        round(sum(v for v in expected.values() if v is not None)))
     assert sum(v is not None for v in expected.values()) >= 3  # not an all-secret page
     for r in rows:
         sheet = shown(out / "sheets" / f"departement-{r.departement}-{AS_OF_YEAR}.html")
-        hidden = secret[r.departement]
-        assert sheet["n_marches"] == (SECRET if hidden else fmt(r.n_marches))
-        assert sheet["montant"] == (SECRET if hidden else fmt(round(r.montant)))
-        assert sheet["n_personnes"] == (SECRET if hidden else fmt(r.n_personnes))
-        assert sheet["heures_realisees"] == (SECRET if hidden else fmt(round(r.heures_realisees)))
+        assert sheet["n_marches"] == fmt(r.n_marches or 0) and sheet["montant"] == fmt(round(r.montant or 0))
+        assert sheet["heures_realisees"] == (SECRET if secret[r.departement] else fmt(round(r.heures_realisees)))
+        assert sheet["n_personnes"] == (SECRET if secret_persons[r.departement] else fmt(r.n_personnes))
 
 
 def test_report_figures_equal_gold(spark, pages):
@@ -162,7 +187,8 @@ def test_pdfs_render_with_pages(pages):
 
 
 def test_no_published_page_shows_a_small_cell(spark, pages):
-    """Every person count in every page's data is either 0, at least the threshold, or suppressed."""
+    """Every person count a page shows (its ``cellules``, and any key naming persons) is 0, at least the
+    threshold, or secret (that each matches the open data is the disclosure audit's check: test_opendata)."""
     settings, _, html = pages
     threshold = settings.small_cell_threshold
 
@@ -178,8 +204,12 @@ def test_no_published_page_shows_a_small_cell(spark, pages):
 
     counted = 0
     for page in html:
-        for path, value in walk(figures_data(page)):
-            if "personnes" in path or "beneficiaires" in path:
+        data = figures_data(page)
+        for cell in data.get("cellules", []):
+            if "personnes" in cell["mesure"] or cell["mesure"] in ("n_sorties", "population", "n_contrats"):
                 counted += 1
+                assert cell["valeur"] is None or cell["valeur"] == 0 or cell["valeur"] >= threshold, (page.name, cell)
+        for path, value in walk({k: v for k, v in data.items() if k != "cellules"}):
+            if "personnes" in path or "beneficiaires" in path:
                 assert value is None or value == 0 or value >= threshold, f"{page.name}{path} = {value}"
     assert counted > 20

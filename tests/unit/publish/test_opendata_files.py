@@ -1,4 +1,4 @@
-"""Small-cell and complementary suppression (pure pandas), CSV formula neutralisation, DECP conformance."""
+"""Open data files: CSV formula neutralisation, conformance of the extended DECP to the official schema."""
 
 from __future__ import annotations
 
@@ -8,77 +8,7 @@ import pandas as pd
 import pytest
 
 from jobs.core.settings import PROJECT_ROOT
-from jobs.publish import disclosure as dc
 from jobs.publish import opendata as od
-
-THRESHOLD = 5
-MONTHLY = dc.TableSpec(
-    dims=("mois", "departement", "consideration_sociale"), counts=("nb_marches",),
-    margins=(dc.Margin(("mois", "departement"), {"consideration_sociale": "TOUTES"}),))
-
-
-def monthly_table() -> pd.DataFrame:
-    """One month x département: three categories and their TOUTES total (categories add up to it)."""
-    rows = [("2024-01", "93", "CLAUSE_SOCIALE", 3, 30.0), ("2024-01", "93", "AUCUNE", 12, 120.0),
-            ("2024-01", "93", "INCONNU", 8, 80.0), ("2024-01", "93", "TOUTES", 23, 230.0),
-            ("2024-01", "75", "CLAUSE_SOCIALE", 9, 90.0), ("2024-01", "75", "AUCUNE", 11, 110.0),
-            ("2024-01", "75", "TOUTES", 20, 200.0)]
-    return pd.DataFrame(rows, columns=["mois", "departement", "consideration_sociale", "nb_marches", "montant"])
-
-
-def test_a_small_cell_alone_in_its_margin_would_be_recovered_by_subtraction():
-    df = monthly_table()
-    primary_only = df.assign(secret=dc.small_cells(df, ["nb_marches"], THRESHOLD))
-    # Without complementary suppression: TOUTES - the other published cells gives the hidden 3 back.
-    assert primary_only["secret"].sum() == 1
-    assert len(dc.recoverable(primary_only, MONTHLY.margins)) == 1
-    hidden = primary_only[primary_only.secret]
-    visible = primary_only[~primary_only.secret & (primary_only.departement == "93")]
-    total = visible.loc[visible.consideration_sociale == "TOUTES", "nb_marches"].item()
-    others = visible.loc[visible.consideration_sociale != "TOUTES", "nb_marches"].sum()
-    assert total - others == hidden.nb_marches.item()
-
-
-def test_complementary_suppression_hides_the_smallest_other_cell():
-    out = dc.suppress(monthly_table(), MONTHLY, THRESHOLD)
-    secret = out[out.secret]
-    assert set(zip(secret.departement, secret.consideration_sociale, secret.secret_motif, strict=True)) == {
-        ("93", "CLAUSE_SOCIALE", "primaire"), ("93", "INCONNU", "complementaire")}
-    assert secret[["nb_marches", "montant"]].isna().all().all()
-    assert not dc.recoverable(out, MONTHLY.margins)
-    assert out.loc[~out.secret, "nb_marches"].notna().all()
-    assert (out.loc[out.departement == "75", "nb_marches"] == [9, 11, 20]).all()  # nothing to protect there
-
-
-def test_suppression_propagates_across_crossing_margins_until_nothing_is_recoverable():
-    # A 3x3 table with row and column totals published elsewhere: hiding one cell per row is not enough
-    # when a column then holds a single hidden cell.
-    cells = {("a", "x"): 2, ("a", "y"): 10, ("a", "z"): 20, ("b", "x"): 30, ("b", "y"): 40, ("b", "z"): 50,
-             ("c", "x"): 60, ("c", "y"): 70, ("c", "z"): 80}
-    df = pd.DataFrame([(r, c, n) for (r, c), n in cells.items()], columns=["r", "c", "n"])
-    spec = dc.TableSpec(dims=("r", "c"), counts=("n",), margins=(dc.Margin(("r",)), dc.Margin(("c",))))
-    out = dc.suppress(df, spec, THRESHOLD)
-    assert not dc.recoverable(out, spec.margins)
-    assert set(zip(out[out.secret].r, out[out.secret].c, strict=True)) == {("a", "x"), ("a", "y"), ("b", "x"),
-                                                                          ("b", "y")}
-
-
-def test_a_small_total_is_protected_by_hiding_a_component():
-    df = pd.DataFrame([("F", 2), ("H", 2), ("ensemble", 4)], columns=["valeur", "n"]).assign(annee=2024,
-                                                                                        dimension="sexe")
-    df.loc[2, "dimension"], df.loc[2, "valeur"] = "ensemble", "TOTAL"
-    spec = dc.TableSpec(dims=("annee", "dimension", "valeur"), counts=("n",),
-                        margins=(dc.Margin(("annee", "dimension"), {"dimension": "ensemble", "valeur": "TOTAL"},
-                                           {"dimension": ("sexe",)}),))
-    out = dc.suppress(df, spec, THRESHOLD)
-    assert out.secret.all()
-
-
-def test_zero_is_not_a_small_cell_and_the_gold_flag_is_honoured():
-    df = pd.DataFrame({"k": ["a", "b", "c"], "n": [0, 7, 9], "secret_statistique": [False, False, True]})
-    out = dc.suppress(df, dc.TableSpec(dims=("k",), counts=("n",)), THRESHOLD)
-    assert out.secret.tolist() == [False, False, True]
-    assert "secret_statistique" not in out.columns
 
 
 @pytest.mark.parametrize("value,expected", [
