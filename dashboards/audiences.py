@@ -143,7 +143,8 @@ def buyers(gold: Gold, threshold: int, year: int) -> Page:
                     "Part des marchés avec une considération sociale (acheteurs franciliens, au-dessus du seuil ; "
                     "n = marchés)", percent=True, barmode="group", x_title="Année de notification", y_title="Part"),
         target, f"Objectif national {fmt(target, percent=True)}")
-    scope_rows = [[str(r.annee), fmt(r.n_marches), fmt(r.part, percent=True), fmt(r.part_montant, percent=True),
+    scope_rows = [[str(r.annee), fmt(r.n_marches), rate(number(r.part), r.n_marches, "marchés"),
+                   rate(number(r.part_montant), r.n_marches, "marchés"),
                    fmt(r.seuil_eur_ht), fmt(r.n_exclus_acheteur_hors_idf), fmt(r.n_exclus_sous_seuil),
                    fmt(r.n_exclus_montant_inconnu), fmt(r.n_exclus_declaration_absente)] for r in share.itertuples()]
     clauses = gold["marches_clauses"]
