@@ -21,6 +21,7 @@ from types import ModuleType
 
 from jobs.core import hooks
 from jobs.core.context import RunContext, utc_now
+from jobs.core.jsonsafe import json_safe
 from jobs.core.progress import progress
 from jobs.core.settings import Settings
 from jobs.ops.alerts import on_failure
@@ -62,7 +63,7 @@ def _locked(ctx: RunContext, stage: str, stage_run: Callable[[RunContext], dict]
     if isinstance(report, dict):
         report.setdefault("stage", stage)
         report["seconds"] = round(time.perf_counter() - started, 1)
-    return report
+    return json_safe(report)
 
 
 # --- stages --------------------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ def publish(run_id: str, settings: Settings | None = None, as_of: datetime | Non
         report = step.report = job("publish").run(ctx)
     report["ops_page"] = str(job("monitoring").run_ops_page(ctx.settings))
     report["seconds"] = round(time.perf_counter() - started, 1)
-    return report
+    return json_safe(report)
 
 
 def audit_disclosure(run_id: str, settings: Settings | None = None) -> dict:
@@ -160,7 +161,7 @@ def audit_disclosure(run_id: str, settings: Settings | None = None) -> dict:
     ctx = _ctx(run_id, settings)
     with progress("audit_disclosure") as step:
         step.report = job("audit_disclosure").run(ctx)
-    return step.report
+    return json_safe(step.report)
 
 
 # The transform, in order (silver -> resolution -> gold), then publication.

@@ -189,8 +189,9 @@ def audit_publication(true: Mapping[str, pd.DataFrame], output_dir: Path, policy
               for r in summary.itertuples()}
     primary = report[(report["status"] == secrecy.PRIMARY) & (report["required"] > 0)]
     narrowest = None
-    if len(primary):
-        ratio = primary["width"] / primary["required"]
+    ratio = primary["width"] / primary["required"]
+    ratio = ratio[ratio.map(math.isfinite)]  # an unbounded hidden figure (infinite width) is no narrowest
+    if len(ratio):
         at = ratio.idxmin()
         narrowest = {"ratio": round(float(ratio[at]), 3), "table": primary.at[at, "table"],
                      "measure": primary.at[at, "measure"]}
