@@ -27,7 +27,7 @@ say "▶ Airflow metadata database and pools ($AIRFLOW_HOME)"
 say "▶ generating ~$CONTRACTS contracts of the five sources into ${OBS_INBOX_DIR:-$ROOT/data/inbox}"
 "$PY" -m generator --contracts "$CONTRACTS" --with-samples --wide clause93 > "$AIRFLOW_HOME/generator.json" 2>>"$LOG" \
   || fail "the generator failed"
-say "✓ generated: $("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(f"{d["files"]} files, {d["bytes"]/1e6:.0f} MB, {d["decp_records"]} DECP records, {d["seconds"]} s")' "$AIRFLOW_HOME/generator.json")"
+say "✓ generated: $("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("{} files, {:.0f} MB, {} DECP records, {} s".format(d["files"], d["bytes"]/1e6, d["decp_records"], d["seconds"]))' "$AIRFLOW_HOME/generator.json")"
 
 # `airflow dags test` does not trigger asset-scheduled DAGs: the chain's three DAGs run in order.
 for dag in observatoire_monthly observatoire_transform observatoire_publish; do
