@@ -73,6 +73,7 @@ def rows(spark, settings, table):
     return sorted(tuple(str(r[c]) for c in cols) for r in df.select(*cols).collect()), cols
 
 
+@pytest.mark.slow  # runs the stages on two lakes (module fixture)
 def test_a_one_file_export_declared_outside_the_repository_gives_the_six_file_silver_rows(lakes, spark):
     (six, _, _), (wide, bronze, _) = lakes["six_files"], lakes["one_file"]
     assert sorted(p.name for p in (wide.inbox_path / "facilitateurs").glob("clause93_*")) == [
@@ -101,12 +102,14 @@ def test_a_one_file_export_declared_outside_the_repository_gives_the_six_file_si
     assert all(t["rows_in"] == t["rows_written"] + t["rows_quarantined"] for t in facilitateurs["tables"])
 
 
+@pytest.mark.slow  # runs the stages on two lakes (module fixture)
 def test_the_wide_file_is_loaded_once(lakes):
     wide, _, _ = lakes["one_file"]
     again = pipeline.bronze_source("facilitateurs", "load_2", wide)
     assert again["tables"] == []
 
 
+@pytest.mark.slow  # runs the stages on two lakes (module fixture)
 def test_profile_then_mapping_then_requalify_takes_the_line_out_of_quarantine(lakes, spark, tmp_path):
     settings, _, _ = lakes["one_file"]
     export = settings.inbox_path / "facilitateurs" / "clause93_export_2025.csv"
