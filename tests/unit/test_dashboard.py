@@ -101,4 +101,5 @@ def test_grand_paris_page_shows_the_charter_and_the_declared_objectives():
     page = grand_paris({"charte_grand_paris": charte, "heures_charte": hours}, 5, 2025)
     html = render(page.title, page.intro, page.sections, data=page.data)
     assert "Objectif retenu (h)" in html and "Objectif déclaré (h)" in html and "950" in html
-    assert "(n = 7 personnes)" in html  # the rate of realisation with the persons it is about
+    # the rate of realisation (450 h of 900) with the persons it is about
+    assert '<span class="rate">50,0\u202f% <span class="n">(n = 7 personnes)</span></span>' in html
