@@ -34,6 +34,7 @@ from pyspark.sql import types as T
 
 from jobs.core.context import RunContext
 from jobs.core.delta_io import read_table, table_exists, write_table
+from jobs.core.labels import literal_map
 from jobs.core.settings import Settings
 from jobs.core.storage import ObjectStore
 from jobs.ingest.landing import read_manifest
@@ -313,8 +314,7 @@ def _load_python(ctx: RunContext, contract: SourceContract, entries: list[dict],
                    for sha, s in stats.items() if s["layout"] == "wide"}
         layout = F.col("source_layout")
         if layouts:
-            layout = F.coalesce(F.create_map(*[F.lit(x) for kv in sorted(layouts.items()) for x in kv])[
-                F.col("source_sha256")], layout)
+            layout = F.coalesce(literal_map(layouts)[F.col("source_sha256")], layout)
         good = parsed.filter(F.col("file_error").isNull() & (F.col("entity") != STATS)).withColumn(
             "source_layout", layout)
         if refused_shas:

@@ -8,7 +8,8 @@ UDF runs to code a label.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from functools import cache
 
 from pyspark.sql import Column
@@ -49,10 +50,16 @@ def spark_fold(c: Column) -> Column:
                                    lambda refs: F.when(F.size(refs) == 1, refs[0]).otherwise(t)))
 
 
+def literal_map(mapping: Mapping[str, str | None]) -> Column:
+    """A string -> string map literal (``literal_map(d)[key]``). One JSON literal that the optimizer folds into
+    a map constant: ``create_map`` of thousands of literal columns costs seconds of py4j calls and planning per
+    use (the communes' départements, the referential lists), this costs one call."""
+    return F.from_json(F.lit(json.dumps(dict(sorted(mapping.items())), ensure_ascii=False)), "map<string,string>")
+
+
 @cache
 def _code_map(list_name: str) -> Column:
-    lookup = ref.mapping(list_name)._lookup
-    return F.create_map(*[x for k, v in sorted(lookup.items()) for x in (F.lit(k), F.lit(v))])
+    return literal_map(ref.mapping(list_name)._lookup)
 
 
 def code_of_key(key: Column, list_name: str) -> Column:

@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 
 from jobs.core.context import RunContext
 from jobs.core.delta_io import write_by_period
+from jobs.core.labels import literal_map
 from jobs.gold import published
 from jobs.gold.marches import consideration_categories
 from schemas import referential as ref
@@ -223,8 +224,7 @@ def charte_grand_paris(gp: DataFrame, operations: DataFrame, h: DataFrame, thres
 
 def market_type(cpv: Column) -> Column:
     mapping = ref.cpv_market_type()
-    return F.coalesce(F.create_map(*[x for k, v in mapping.items() for x in (F.lit(k), F.lit(v))])[
-        F.substring(cpv, 1, 2)], F.lit(ref.UNKNOWN))
+    return F.coalesce(literal_map(mapping)[F.substring(cpv, 1, 2)], F.lit(ref.UNKNOWN))
 
 
 def marches_clauses(marches: DataFrame, acheteurs: DataFrame, threshold: int) -> DataFrame:

@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 
 from jobs.core.context import RunContext
 from jobs.core.delta_io import write_by_period
+from jobs.core.labels import literal_map
 from jobs.silver.marches import SILVER_TABLE
 from schemas import referential as ref
 from schemas.rules import MONTANT_EXCLUSIONS
@@ -26,7 +27,7 @@ def consideration_categories(df: DataFrame) -> DataFrame:
     """Add ``categories`` (array): the referential category of each social consideration."""
     mapping = ref.social_consideration_categories()
     unknown = mapping[""][0]
-    lookup = F.create_map(*[x for k, (cat, _) in mapping.items() if k for x in (F.lit(k), F.lit(cat))])
+    lookup = literal_map({k: cat for k, (cat, _) in mapping.items() if k})
     cats = F.when(F.col("considerations_sociales").isNull() | (F.size("considerations_sociales") == 0),
                   F.array(F.lit(unknown))).otherwise(
         F.transform("considerations_sociales", lambda v: F.coalesce(lookup[v], F.lit(unknown))))

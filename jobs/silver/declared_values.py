@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from jobs.core.labels import literal_map
 from schemas.sources import SourceContract
 
 MULTI_VALUED = {"criteres_eligibilite": r"\s*[|;,/]\s*"}  # as silver splits them (typed_participants)
@@ -33,7 +34,7 @@ def apply_declared_values(frame: DataFrame, entity: str, contract: SourceContrac
         pairs = declared_map(contract, entity, column)
         if not pairs or column not in frame.columns:
             continue
-        lookup = F.create_map(*[F.lit(x) for kv in pairs.items() for x in kv])
+        lookup = literal_map(pairs)
 
         def coded(label: Column, lookup: Column = lookup) -> Column:
             return F.coalesce(lookup[F.concat_ws(SEP, F.col("facilitateur"), fold(label))], label)

@@ -19,7 +19,7 @@ from pyspark.sql import types as T
 from jobs.core import quality
 from jobs.core.context import RunContext
 from jobs.core.delta_io import read_table, write_table
-from jobs.core.labels import code_of, spark_fold
+from jobs.core.labels import code_of, literal_map, spark_fold
 from jobs.core.settings import Settings
 from jobs.core.wap import write_audit_publish
 from jobs.ingest.raw_files import landed_name
@@ -86,15 +86,14 @@ def latest_first(*partition: str) -> Window:
 
 def departement_of(insee: Column) -> Column:
     attrs = ref.commune_attributes()
-    mapping = F.create_map(*[x for k, v in attrs.items() for x in (F.lit(k), F.lit(v["departement"]))])
+    mapping = literal_map({k: v["departement"] for k, v in attrs.items()})
     prefix = F.when(insee.startswith("97"), F.substring(insee, 1, 3)).otherwise(F.substring(insee, 1, 2))
     return F.coalesce(mapping[insee], F.when(insee.rlike(r"^\d[\dAB]\d{3}$"), prefix))
 
 
 def ept_of(insee: Column) -> Column:
     attrs = ref.commune_attributes()
-    pairs = [x for k, v in attrs.items() if v["ept"] for x in (F.lit(k), F.lit(v["ept"]))]
-    return F.create_map(*pairs)[insee]
+    return literal_map({k: v["ept"] for k, v in attrs.items() if v["ept"]})[insee]
 
 
 # --- typed frames (pure transforms) ----------------------------------------------------------------
@@ -356,7 +355,7 @@ def typed_sorties(b: DataFrame, contrats: DataFrame, links: DataFrame, window: t
 
 def typed_structures(b: DataFrame) -> DataFrame:
     kinds = {r["code"]: r["family"] for r in ref.code_rows("structure_kinds")}
-    family = F.create_map(*[x for k, v in kinds.items() for x in (F.lit(k), F.lit(v))])
+    family = literal_map(kinds)
     df = b.select(*LINEAGE, raw_json(b).alias("raw_json"), F.regexp_replace("siret", r"[\s.]", "").alias("siret"),
                   "raison_sociale", "type_structure", code("type_structure", "structure_kinds").alias("kind"),
                   F.col("code_postal"), F.col("commune"), F.col("departement"),
