@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.core import quality
-from jobs.core.delta_io import write_table
+from jobs.core.delta_io import table_exists, write_table
 from jobs.core.settings import Settings
 
 
@@ -63,13 +63,23 @@ def write_audit_publish(settings: Settings, table: str, rows: DataFrame, *, quar
         if quarantine is not None and (n_bad or (mode == "overwrite" and write_quarantine is None)):
             if write_quarantine is not None:
                 write_quarantine(quarantine)
-            else:
+            elif n_bad or not _already_empty(settings, quarantine_table or _quarantine_of(table), quarantine):
                 write_table(quarantine, settings, quarantine_table or _quarantine_of(table), mode=mode)
     finally:
         for df in cached:
             df.unpersist()
     return {"table": table, "rows_in": n_in, "rows_written": n_ok, "rows_quarantined": n_bad,
             "details": {"quarantine_by_rule": per_rule} if quarantine is not None else {}}
+
+
+def _already_empty(settings: Settings, table: str, frame: DataFrame) -> bool:
+    """The table exists with ``frame``'s columns and holds no row (answered from the Delta log's statistics,
+    no scan): an empty quarantine is not written again, a commit costs seconds even for no row."""
+    spark, uri = frame.sparkSession, settings.table_uri(table)
+    if not table_exists(spark, uri):
+        return False
+    existing = spark.read.format("delta").load(uri)
+    return existing.schema.simpleString() == frame.schema.simpleString() and existing.count() == 0
 
 
 def _quarantine_of(table: str) -> str:

@@ -421,10 +421,13 @@ def run(ctx: RunContext) -> dict:
     }
     tables.update(published.build(read, tables[HEURES][0]))
     periods = {**PERIODS, **published.TABLES}
-    reports = []
+    reports, counted = [], {}  # a silver table feeds several gold tables: counted once
     for name, (df, source) in tables.items():
         rewritten = write_by_period(spark, rounded(df), settings, name, periods.get(name), full=full)
-        reports.append({"table": name, "rows_in": source.count(), "rows_written": read(name).count(),
+        if id(source) not in counted:
+            counted[id(source)] = source.count()
+        rows_in = counted[id(source)]
+        reports.append({"table": name, "rows_in": rows_in, "rows_written": read(name).count(),
                         "rows_quarantined": 0, "details": {"periods_rewritten": [str(p) for p in rewritten]}})
     gold_hours = read(HEURES).agg(F.sum("heures_realisees")).first()[0] or 0.0
     silver_hours = h.agg(F.sum("heures")).first()[0] or 0.0
