@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pyspark.sql import functions as F
 
 from jobs.core import quality
-from jobs.core.labels import code_of, spark_fold
+from jobs.core.labels import code_of, literal_map, spark_fold
 from jobs.silver import sources as ss
 from schemas import referential as ref
 
@@ -286,3 +286,12 @@ def test_entity_resolution_by_siret_then_siren_and_buyer_categories(spark):
     cats = spark.createDataFrame([("7346",), ("4110",), ("9220",), ("7364",)], "c string")
     assert [r[0] for r in cats.select(er.buyer_category(F.col("c"))).collect()] == [
         "INTERCOMMUNALITE", "EPIC", "AUTRE", "HOPITAL"]
+
+
+def test_a_large_lookup_is_one_folded_map_constant(spark):
+    rows = spark.createDataFrame([("93066",), ("00000",), (None,)], "insee string").repartition(1)  # not folded away
+    coded = rows.select(
+        literal_map({"75056": "75", "93066": "93"})[F.col("insee")].alias("departement"))
+    assert sorted(coded.collect(), key=lambda r: r.departement or "") == [(None,), (None,), ("93",)]
+    plan = coded._jdf.queryExecution().optimizedPlan().toString().lower()
+    assert "from_json" not in plan and "jsontostructs" not in plan and "invoke" not in plan  # folded once, not per row
