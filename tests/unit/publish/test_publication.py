@@ -112,3 +112,14 @@ def test_a_page_figure_outside_the_open_data_is_refused(tmp_path, policy):
     checked = audit.audit_publication(true, tmp_path, policy, linked)
     assert [f["reason"] for f in checked["failures"]] == ["a page shows a figure the open data does not hold"]
     assert json.dumps(checked)  # the summary goes into the run report as JSON
+
+
+def test_an_empty_table_published_empty_passes_the_audit(tmp_path, policy):
+    """A month without any contract in the 2022 format publishes an empty extended DECP: its JSON is an empty
+    array (no columns to read back), which hides nothing (seen in a backfill of December 2023)."""
+    true = {name: df.iloc[0:0] for name, df in frames().items()}
+    published, _, linked = publication.protect(true, policy)
+    _publish_files(tmp_path, published, [])
+    assert json.loads((tmp_path / "opendata" / "heures_ept.json").read_text(encoding="utf-8")) == []
+    checked = audit.audit_publication(true, tmp_path, policy, linked)
+    assert checked["failed"] == 0, checked["failures"]
