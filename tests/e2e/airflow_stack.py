@@ -87,6 +87,7 @@ class AirflowStack:
                 p.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, 9)
+        self.procs = []  # started again later (between two backfills): only the live ones are watched
 
     def query(self, sql: str, *params) -> list[tuple]:
         with sqlite3.connect(self.home / "airflow.db", timeout=30) as db:
