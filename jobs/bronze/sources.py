@@ -35,6 +35,7 @@ from pyspark.sql import types as T
 from jobs.core.context import RunContext
 from jobs.core.delta_io import read_table, table_exists, write_table
 from jobs.core.labels import literal_map
+from jobs.core.privacy import check_lake_key
 from jobs.core.settings import Settings
 from jobs.core.storage import ObjectStore
 from jobs.ingest.landing import read_manifest
@@ -303,6 +304,8 @@ def _load_python(ctx: RunContext, contract: SourceContract, entries: list[dict],
     """(table reports, refused files as quarantine rows, per-file counts of one-file exports)."""
     spark, settings = ctx.spark, ctx.settings
     key = settings.pseudonymization_key_bytes()
+    if any(e.person_level for e in contract.entities.values()):
+        check_lake_key(settings, ObjectStore(settings))
     parsed = parse_files(read_files(spark, entries), contract, key, settings).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         errors = parsed.filter(F.col("file_error").isNotNull()).select(

@@ -58,3 +58,37 @@ def person_link_key(key: bytes, last_name: str | None, first_name: str | None, b
     if not (last and first and birth_iso):
         return None
     return pseudonymize(key, PERSON_NAMESPACE, f"{last}|{first}|{birth_iso}")
+
+
+class KeyMismatchError(RuntimeError):
+    """The configured key is not the one the lake's pseudonyms were made with."""
+
+
+def key_mark_dir(settings) -> str:
+    """The folder of the lake's key fingerprint (a folder: ``rotate-key`` deletes it as a prefix)."""
+    return f"{settings.lake_uri}/_meta/pseudonymisation_key"
+
+
+def key_fingerprint(key: bytes) -> str:
+    """Names the key without revealing it (an HMAC of a constant): two keys, two fingerprints."""
+    return hmac.new(key, b"observatoire-clauses key fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
+def check_lake_key(settings, store) -> str:
+    """Refuse to pseudonymise with another key than the lake's: the same person would get two keys across
+    months (counted twice, outcomes linked to no contract). The first load records the key's fingerprint;
+    ``rotate-key`` moves a lake to a new key. Returns the fingerprint."""
+    import json
+
+    current = key_fingerprint(settings.pseudonymization_key_bytes())
+    uri = f"{key_mark_dir(settings)}/fingerprint.json"
+    if not store.exists(uri):
+        store.put_bytes(json.dumps({"fingerprint": current}).encode(), uri)
+        return current
+    recorded = json.loads(store.get_bytes(uri))["fingerprint"]
+    if recorded != current:
+        raise KeyMismatchError(
+            f"the persons of the lake {settings.lake_uri} were pseudonymised with another key (fingerprint "
+            f"{recorded}, configured key {current}): set OBS_PSEUDONYMIZATION_KEY to the lake's key, or move the "
+            "lake to the new key with `python -m jobs.pipeline rotate-key` (README, key rotation)")
+    return current

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import secrets
 
+from jobs.core.privacy import key_mark_dir
 from jobs.core.settings import LOCAL_KEY_FILE, Settings
 from jobs.core.spark import get_spark
 from jobs.core.storage import ObjectStore
@@ -71,5 +72,6 @@ def delete_pseudonymised(settings: Settings) -> dict[str, int]:
     settings.pseudonymization_key_bytes()
     store = ObjectStore(settings)
     deleted = {name: store.delete_prefix(settings.table_uri(name)) for name in tables_to_delete(settings, store)}
+    store.delete_prefix(key_mark_dir(settings))  # the reload records the new key's fingerprint
     _forget_deleted_tables(settings)
     return deleted

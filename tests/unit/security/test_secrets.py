@@ -100,3 +100,22 @@ def test_a_local_lake_gets_its_own_random_key_kept_private(tmp_path):
     assert key_a == a.pseudonymization_key_bytes() != b.pseudonymization_key_bytes()  # stable per lake
     assert len(key_a) == 64
     assert (tmp_path / "a" / "_local" / "pseudonymization.key").stat().st_mode & 0o077 == 0
+
+
+def test_a_lake_refuses_a_second_key_until_it_is_rotated(tmp_path):
+    """Two keys in one lake give one person two pseudonyms (found by the backfill test: a history loaded with one
+    key, a month with another, and the month's outcomes linked to no one)."""
+    from jobs.core.privacy import KeyMismatchError, check_lake_key, key_fingerprint, key_mark_dir
+    from jobs.core.storage import ObjectStore
+
+    first = Settings().replace(lake_uri=str(tmp_path / "lake"), pseudonymization_key="key-A")
+    store = ObjectStore(first)
+    assert check_lake_key(first, store) == key_fingerprint(b"key-A") == check_lake_key(first, store)
+    assert key_fingerprint(b"key-A") != key_fingerprint(b"key-B") and "key-A" not in key_fingerprint(b"key-A")
+    second = first.replace(pseudonymization_key="key-B")
+    with pytest.raises(KeyMismatchError, match="rotate-key"):
+        check_lake_key(second, store)
+    store.delete_prefix(key_mark_dir(second))  # what `rotate-key` does before reloading with the new key
+    assert check_lake_key(second, store) == key_fingerprint(b"key-B")
+    with pytest.raises(KeyMismatchError):
+        check_lake_key(first, store)
