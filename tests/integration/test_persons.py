@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+import pytest
+
 from jobs.core import quality
 from jobs.gold import indicators as gi
 from jobs.ingest.tabular import read_tabular
@@ -78,6 +80,7 @@ def silver(typed, table):
     return rows
 
 
+@pytest.mark.slow  # about 25 s of small Spark stages (decision 211)
 def test_a_person_followed_by_two_facilitators_is_counted_once_with_the_age_band_of_the_rule(spark):
     participants_b = bronze(spark, "participants")
     links = ss.person_links(participants_b)

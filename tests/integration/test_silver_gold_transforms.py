@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+import pytest
 from pyspark.sql import functions as F
 
 from jobs.bronze.decp import BRONZE_SCHEMA
@@ -185,6 +186,7 @@ def _normalized_rows(df):
     return sorted((r["source_file"], r["record_index"], r["uid"], r["montant"]) for r in df.collect())
 
 
+@pytest.mark.slow  # about 9 s (decision 211)
 def test_normaliser_output_is_reused_per_load_and_redone_when_the_load_or_the_normaliser_changes(
         spark, local_settings, monkeypatch):
     first = _load(spark, [marche(id="A1", montant=1000), marche(id="A2", montant=2000)], "load-1")

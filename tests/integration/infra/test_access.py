@@ -13,7 +13,7 @@ from jobs.core.settings import Settings
 from jobs.core.storage import ObjectStore, split_s3
 from tests.integration.infra.seaweedfs import SeaweedS3
 
-pytestmark = [pytest.mark.s3]
+pytestmark = [pytest.mark.s3, pytest.mark.slow]  # a SeaweedFS server, about 16 s (decision 211)
 ZONES = ("raw", "bronze", "silver", "gold", "quarantine", "public")
 PRIVATE = [z for z in ZONES if z != "public"]
 

@@ -12,7 +12,7 @@ from generator.decp import DirtRates
 from jobs import pipeline
 from jobs.ingest.decp_records import parse_document
 
-pytestmark = [pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]  # about 9 s (decision 211)
 
 
 def test_corrupt_files_are_quarantined_and_the_rest_of_the_batch_loads(spark, local_settings, tmp_path):

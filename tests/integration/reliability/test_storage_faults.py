@@ -83,6 +83,7 @@ def parquet_objects(settings, name: str) -> set[str]:
     return {u.rsplit("/", 1)[1] for u in store.list(settings.table_uri(name)) if u.endswith(".parquet")}
 
 
+@pytest.mark.slow  # about 11 s (decision 211)
 def test_server_stopped_mid_delta_write(spark, faulty_s3, tmp_path):
     """Stopped when the write's commit arrives: its data files are on the server, its log entry is not."""
     settings = faulty_s3.settings(tmp_path)
