@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from datetime import date
+from typing import TYPE_CHECKING
 
 from schemas.referential import fold_text
+
+if TYPE_CHECKING:
+    from jobs.core.settings import Settings
+    from jobs.core.storage import ObjectStore
 
 _ISO = re.compile(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})")
 _FR = re.compile(r"(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{4})")
@@ -64,7 +70,7 @@ class KeyMismatchError(RuntimeError):
     """The configured key is not the one the lake's pseudonyms were made with."""
 
 
-def key_mark_dir(settings) -> str:
+def key_mark_dir(settings: Settings) -> str:
     """The folder of the lake's key fingerprint (a folder: ``rotate-key`` deletes it as a prefix)."""
     return f"{settings.lake_uri}/_meta/pseudonymisation_key"
 
@@ -74,12 +80,10 @@ def key_fingerprint(key: bytes) -> str:
     return hmac.new(key, b"observatoire-clauses key fingerprint", hashlib.sha256).hexdigest()[:16]
 
 
-def check_lake_key(settings, store) -> str:
+def check_lake_key(settings: Settings, store: ObjectStore) -> str:
     """Refuse to pseudonymise with another key than the lake's: the same person would get two keys across
     months (counted twice, outcomes linked to no contract). The first load records the key's fingerprint;
     ``rotate-key`` moves a lake to a new key. Returns the fingerprint."""
-    import json
-
     current = key_fingerprint(settings.pseudonymization_key_bytes())
     uri = f"{key_mark_dir(settings)}/fingerprint.json"
     if not store.exists(uri):

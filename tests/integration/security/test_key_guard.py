@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from datetime import date
 
 import pytest
@@ -26,7 +27,7 @@ def test_a_month_loaded_with_another_key_is_refused_before_any_row(spark, local_
     before = spark.read.format("delta").load(participants).count()
     assert before > 0
 
-    other = local_settings.replace(pseudonymization_key="another-key")
+    other = local_settings.replace(pseudonymization_key="test-" + uuid.uuid4().hex)
     pipeline.land_source("facilitateurs", "h2", other, since="2023-07", until="2023-12")
     with pytest.raises(KeyMismatchError, match="rotate-key"):
         pipeline.bronze_source("facilitateurs", "h2", other)
