@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 
-from jobs.core import hooks
+from jobs.core import hooks, stage_state
 from jobs.core.context import RunContext, utc_now
 from jobs.core.jsonsafe import json_safe
 from jobs.core.progress import progress
@@ -59,11 +59,16 @@ def _locked(ctx: RunContext, stage: str, stage_run: Callable[[RunContext], dict]
     hooks.before_stage(stage)
     with progress(stage) as step, job("locks").table_lock(ctx.settings, f"_stages/{stage}"):
         started = time.perf_counter()
-        report = step.report = stage_run(ctx)
-    if isinstance(report, dict):
-        report.setdefault("stage", stage)
-        report["seconds"] = round(time.perf_counter() - started, 1)
-    return json_safe(report)
+        before = stage_state.lake_versions(ctx) if stage in stage_state.SKIPPABLE else None
+        reused = stage_state.reusable(ctx, stage, before) if before is not None else None
+        report = step.report = reused or stage_run(ctx)
+        if isinstance(report, dict):
+            report.setdefault("stage", stage)
+            report["seconds"] = round(time.perf_counter() - started, 1)
+        report = json_safe(report)
+        if before is not None and not reused:
+            stage_state.record(ctx, stage, before, report)
+    return report
 
 
 # --- stages --------------------------------------------------------------------------------------------

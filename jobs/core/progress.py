@@ -58,5 +58,7 @@ def progress(stage: str) -> Iterator[Step]:
     finally:
         done.set()
     detail = rows_of(step.report) if step.report is not None else ""
+    if isinstance(step.report, dict) and isinstance(step.report.get("skipped"), str):  # not run: nothing changed
+        detail = f"skipped: {step.report['skipped']}"
     console.print(f"{time.strftime('%H:%M:%S')} ✓ {stage} in {time.perf_counter() - step.started:.1f} s"
                   + (f" — {detail}" if detail else ""))
