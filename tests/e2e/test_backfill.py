@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -82,21 +83,27 @@ def backfilled(spark, tmp_path_factory, local_settings_factory):
     for settings in (full, airflow_lake):
         shutil.copytree(generated, settings.inbox_path)
 
-    stack = AirflowStack(tmp / "airflow_home", OBS_LAKE_URI=airflow_lake.lake_uri,
-                         OBS_INBOX_DIR=airflow_lake.inbox_dir, OBS_OUTPUT_DIR=airflow_lake.output_dir,
-                         OBS_SCHEDULE_END=f"{MONTHS[-1]}-28", OBS_PUBLISH_PDF="false",
-                         # the key the history was pseudonymised with: another key links no one across months
-                         OBS_PSEUDONYMIZATION_KEY=airflow_lake.pseudonymization_key).setup()
-    assert stack.query("SELECT count(*) FROM dag WHERE dag_id IN (?, ?, ?)", *CHAIN)[0][0] == 3
-    for dag_id in CHAIN:
-        airflow(stack.env, "dags", "unpause", dag_id)
-    pipeline.run_all("history", airflow_lake, until=MONTHS[0], publish_outputs=False)
-    first_month = {name: table_version(spark, airflow_lake, name) for name in GOLD}
-    backfill_month(stack, MONTHS[1], 1)
+    # This process's Spark works while Airflow's processes start and wait (two lakes, no shared table): the
+    # history is loaded while the Airflow database is made, the full recompute while the month goes through.
+    with ThreadPoolExecutor(1) as spark_thread:
+        history = spark_thread.submit(pipeline.run_all, "history", airflow_lake, until=MONTHS[0],
+                                      publish_outputs=False)
+        stack = AirflowStack(tmp / "airflow_home", OBS_LAKE_URI=airflow_lake.lake_uri,
+                             OBS_INBOX_DIR=airflow_lake.inbox_dir, OBS_OUTPUT_DIR=airflow_lake.output_dir,
+                             OBS_SCHEDULE_END=f"{MONTHS[-1]}-28", OBS_PUBLISH_PDF="false",
+                             # the key the history was pseudonymised with: another key links no one across months
+                             OBS_PSEUDONYMIZATION_KEY=airflow_lake.pseudonymization_key).setup()
+        assert stack.query("SELECT count(*) FROM dag WHERE dag_id IN (?, ?, ?)", *CHAIN)[0][0] == 3
+        for dag_id in CHAIN:
+            airflow(stack.env, "dags", "unpause", dag_id)
+        history.result()
+        first_month = {name: table_version(spark, airflow_lake, name) for name in GOLD}
+        recompute = spark_thread.submit(pipeline.run_all, "full", full.replace(gold_full_recompute=True),
+                                        until=MONTHS[-1], publish_outputs=False)
+        backfill_month(stack, MONTHS[1], 1)
+        recompute.result()
     runs = stack.query("SELECT dag_id, run_type, logical_date, start_date, end_date, run_id FROM dag_run "
                        "ORDER BY start_date")
-
-    pipeline.run_all("full", full.replace(gold_full_recompute=True), until=MONTHS[-1], publish_outputs=False)
     return airflow_lake, full, first_month, stack, runs
 
 

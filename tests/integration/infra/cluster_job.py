@@ -16,8 +16,8 @@ from jobs.core.spark import get_spark
 from jobs.gold.marches import GOLD_TABLE
 
 
-def main(out: Path) -> None:
-    settings = Settings.from_env()
+def chain(settings: Settings) -> dict:
+    """Land, bronze, silver and gold of the DECP on the session of ``settings``; the gold table, sorted."""
     stages = [pipeline.land_source("decp", "cluster-run", settings), pipeline.bronze_decp("cluster-run", settings),
               pipeline.silver_marches("cluster-run", settings), pipeline.gold_marches("cluster-run", settings)]
     spark = get_spark(settings)
@@ -26,11 +26,15 @@ def main(out: Path) -> None:
     silver = spark.read.format("delta").load(settings.table_uri("silver/marches")).count()
     # Block managers = the driver + every executor: > 1 proves the work ran on the cluster's executors.
     block_managers = spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size()
-    out.write_text(json.dumps({"master": spark.sparkContext.master, "gold": rows, "silver_rows": silver,
-                               "block_managers": block_managers,
-                               "default_parallelism": spark.sparkContext.defaultParallelism,
-                               "stages": stages}, default=str), encoding="utf-8")
-    spark.stop()
+    return {"master": spark.sparkContext.master, "gold": rows, "silver_rows": silver,
+            "block_managers": block_managers, "default_parallelism": spark.sparkContext.defaultParallelism,
+            "stages": stages}
+
+
+def main(out: Path) -> None:
+    settings = Settings.from_env()
+    out.write_text(json.dumps(chain(settings), default=str), encoding="utf-8")
+    get_spark(settings).stop()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ import pytest
 from generator.core import generate_all
 from generator.decp import DirtRates
 from jobs.core.settings import PROJECT_ROOT
-from tests.conftest import copy_samples
+from tests.conftest import copy_samples, local_settings_at
+from tests.integration.infra.cluster_job import chain
 from tests.s3server import free_port
 
 pytestmark = pytest.mark.slow
@@ -95,15 +96,15 @@ def _run_chain(master: str, root: Path, inbox: Path) -> dict:
     return json.loads(out.read_text())
 
 
-def test_cluster_builds_the_same_gold_table_as_local(spark_cluster, tmp_path):
+def test_cluster_builds_the_same_gold_table_as_local(spark, spark_cluster, tmp_path):
     master, status_url = spark_cluster
     inbox = tmp_path / "inbox"
     generate_all(inbox, 80, date(2024, 1, 1), date(2024, 6, 1), seed=11, sources=("decp",),
                  decp_dirt=DirtRates.clean())
     copy_samples(inbox, "format-2022-v2/json_*.json", "dirty/*.json")
-    # The same inbox, two lakes.
-    local = _run_chain("local[2]", tmp_path / "local", inbox)
+    # The same inbox, two lakes: the cluster's driver in its own process, local[2] in this one's session.
     cluster = _run_chain(master, tmp_path / "cluster", inbox)
+    local = chain(local_settings_at(tmp_path / "local", inbox_dir=str(inbox)))
 
     assert cluster["master"] == master and local["master"] == "local[2]"
     assert cluster["block_managers"] >= 2, "no executor joined: the job did not run on the cluster"
