@@ -104,7 +104,7 @@ def test_cluster_builds_the_same_gold_table_as_local(spark, spark_cluster, tmp_p
     copy_samples(inbox, "format-2022-v2/json_*.json", "dirty/*.json")
     # The same inbox, two lakes: the cluster's driver in its own process, local[2] in this one's session.
     cluster = _run_chain(master, tmp_path / "cluster", inbox)
-    local = chain(local_settings_at(tmp_path / "local", inbox_dir=str(inbox)))
+    local = chain(local_settings_at(tmp_path / "local").replace(inbox_dir=str(inbox)))
 
     assert cluster["master"] == master and local["master"] == "local[2]"
     assert cluster["block_managers"] >= 2, "no executor joined: the job did not run on the cluster"
