@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,9 @@ LAYERS = ("unit", "integration", "e2e")
 SAMPLES = PROJECT_ROOT / "samples" / "decp"
 TEST_KEY = "test-pseudonymisation-key"  # tests never depend on the lake's generated key
 logging.getLogger("py4j").setLevel(logging.WARNING)  # its shutdown chatter outlives pytest's log capture
+# Test data is small: Spark interprets expressions instead of compiling them, here and in every process the
+# tests start (Airflow tasks, the cluster's driver, concurrent runs inherit the environment; decision 213).
+os.environ.setdefault("OBS_SPARK_INTERPRETED", "true")
 
 
 def pytest_collection_modifyitems(config, items):

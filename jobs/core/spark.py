@@ -71,6 +71,8 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(settings.spark_shuffle_partitions),
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
     }
+    if settings.spark_interpreted:
+        conf.update({"spark.sql.codegen.factoryMode": "NO_CODEGEN", "spark.sql.codegen.wholeStage": "false"})
     if settings.s3_endpoint:
         conf.update({f"spark.hadoop.{k}": v for k, v in s3a_options(settings).items()})
         conf["spark.delta.logStore.s3a.impl"] = "io.delta.storage.S3SingleDriverLogStore"
