@@ -3,10 +3,10 @@ run follows its new data; a rerun, a retry after a failed publication, a month w
 
 A stage's state is everything it can read: the last commit of every lake table except those the later stages
 write (bronze, the earlier stages' tables, its own tables), the code and referential (``jobs/``, ``schemas/``),
-the facilitators' declarations, the settings (secrets left out, the key's fingerprint in) and the day. The
-state is recorded in ``<lake>/_meta/stages/<stage>.json`` with the stage's report when the stage succeeds; a
-later run finding the same state reuses that report (marked ``skipped``) instead of rebuilding identical tables.
-Anything else (a new commit, a deleted or new table, VACUUM/OPTIMIZE, another key, a new day, a code change)
+the libraries' versions and jars, the facilitators' declarations, the settings (secrets left out, the key's
+fingerprint in) and the day. The state is recorded in ``<lake>/_meta/stages/<stage>.json`` with the stage's
+report when the stage succeeds; a later run finding the same state reuses that report (marked ``skipped``)
+instead of rebuilding identical tables. Anything else (a new commit, a deleted or new table, VACUUM/OPTIMIZE, another key, a new day, a code change)
 runs the stage. ``OBS_GOLD_FULL_RECOMPUTE`` always runs it (decision 212).
 """
 
@@ -16,6 +16,7 @@ import hashlib
 import json
 import re
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 import jobs
@@ -28,6 +29,7 @@ from jobs.core.storage import ObjectStore
 SKIPPABLE = ("silver_marches", "silver_sources", "entity_resolution", "gold_marches", "gold_indicators")
 LAYERS = ("bronze", "silver", "quarantine", "quality", "gold")
 SECRETS = ("s3_access_key", "s3_secret_key", "pseudonymization_key", "smtp_password")
+LIBRARIES = ("pyspark", "delta-spark", "pandas", "pandera", "pyarrow", "python-stdnum")
 _COMMIT = re.compile(r"^(.+)/_delta_log/(\d{20})\.json$")
 
 
@@ -65,11 +67,19 @@ def _key(ctx: RunContext) -> str:
     return "none"
 
 
+@cache
+def _libraries(jars_dir: str) -> str:
+    """The engine and the libraries the stages run on (an upgrade may change a result)."""
+    names = [f"{p}=={metadata.version(p)}" for p in LIBRARIES]
+    jars = sorted(p.name for p in Path(jars_dir).glob("*.jar"))
+    return hashlib.sha256(json.dumps([names, jars]).encode()).hexdigest()
+
+
 def inputs(ctx: RunContext) -> dict[str, str]:
     """What a stage reads besides the lake's tables."""
     s = ctx.settings
     settings = {k: v for k, v in s.model_dump(mode="json").items() if k not in SECRETS}
-    return {"code": _tree_digest(str(Path(jobs.__file__).parent)),
+    return {"code": _tree_digest(str(Path(jobs.__file__).parent)), "libraries": _libraries(s.spark_jars_dir),
             "referential": _tree_digest(str(Path(schemas.__file__).parent)),
             "declarations": _tree_digest.__wrapped__(s.sources_dir) if s.sources_dir else "",
             "settings": hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest(),
