@@ -1,13 +1,13 @@
-"""A transform stage whose inputs did not change since it last succeeded does nothing (issue 20: the cost of a
-run follows its new data; a rerun, a retry after a failed publication, a month with no new file cost seconds).
+"""A transform stage whose inputs did not change since it last succeeded does nothing (issue 20: the cost of a run
+follows its new data; a rerun, a retry after a failed publication, a month with no new file cost seconds).
 
-A stage's state is everything it can read: the last commit of every lake table except those the later stages
-write (bronze, the earlier stages' tables, its own tables), the code and referential (``jobs/``, ``schemas/``),
-the libraries' versions and jars, the facilitators' declarations, the settings (secrets left out, the key's
-fingerprint in) and the day. The state is recorded in ``<lake>/_meta/stages/<stage>.json`` with the stage's
-report when the stage succeeds; a later run finding the same state reuses that report (marked ``skipped``)
-instead of rebuilding identical tables. Anything else (a new commit, a deleted or new table, VACUUM/OPTIMIZE, another key, a new day, a code change)
-runs the stage. ``OBS_GOLD_FULL_RECOMPUTE`` always runs it (decision 212).
+A stage's state is everything it can read: the last commit of every lake table except those the later stages write
+(bronze, the earlier stages' tables, its own tables), the code and referential (``jobs/``, ``schemas/``), the
+libraries' versions and jars, the facilitators' declarations, the settings (secrets left out, the key's fingerprint
+in) and the day. The state is recorded in ``<lake>/_meta/stages/<stage>.json`` with the stage's report when the
+stage succeeds; a later run finding the same state reuses that report (marked ``skipped``) instead of rebuilding
+identical tables. Anything else (a new commit, a deleted or new table, VACUUM/OPTIMIZE, another key, a new day, a
+code change) runs the stage. ``OBS_GOLD_FULL_RECOMPUTE`` always runs it (decision 212).
 """
 
 from __future__ import annotations
