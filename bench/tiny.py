@@ -22,7 +22,7 @@ from generator.core import generate_all
 from jobs.core.settings import PROJECT_ROOT
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results" / "tiny"  # apart: bench.run reads the scales of results/
-STAGE_LINE = re.compile(r"✓ (\S+) in ([\d.]+) s")
+STAGE_LINE = re.compile(r"✓ (\w+(?: \w+)?) in ([\d.]+) s")
 
 
 def run_once(env: dict[str, str], run_id: str) -> dict:
@@ -33,11 +33,16 @@ def run_once(env: dict[str, str], run_id: str) -> dict:
     wall = round(time.perf_counter() - started, 1)
     if proc.returncode:
         raise SystemExit(f"the run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return {"wall_s": wall, **stage_seconds(proc.stderr)}
+
+
+def stage_seconds(progress: str) -> dict:
+    """Each stage's seconds (summed over sources) and the skipped stages, from the progress lines."""
     stages: dict[str, float] = {}
-    for name, seconds in STAGE_LINE.findall(proc.stderr):
+    for name, seconds in STAGE_LINE.findall(progress):
         stages[name] = round(stages.get(name, 0.0) + float(seconds), 1)
-    skipped = sorted({m for m in re.findall(r"✓ (\S+) in [\d.]+ s — skipped", proc.stderr)})
-    return {"wall_s": wall, "stages_s": stages, "skipped": skipped}
+    skipped = sorted(set(re.findall(r"✓ (\w+(?: \w+)?) in [\d.]+ s — skipped", progress)))
+    return {"stages_s": stages, "skipped": skipped}
 
 
 def main() -> None:
