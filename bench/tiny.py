@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -58,7 +59,7 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OBS_")}
     env.update(OBS_LAKE_URI=str(work / "lake"), OBS_INBOX_DIR=str(work / "inbox"), OBS_OUTPUT_DIR=str(work / "out"),
                OBS_SPARK_SHUFFLE_PARTITIONS="2", OBS_PUBLISH_PDF=str(args.publish_pdf).lower(),
-               OBS_SPARK_INTERPRETED=str(args.interpreted).lower(), OBS_PSEUDONYMIZATION_KEY="bench-tiny-key")
+               OBS_SPARK_INTERPRETED=str(args.interpreted).lower(), OBS_PSEUDONYMIZATION_KEY=secrets.token_hex(16))
     first = run_once(env, "tiny_1")
     print(f"tiny inbox ({summary.contracts} contracts, five sources), first run: {first['wall_s']} s", flush=True)
     again = run_once(env, "tiny_2")
