@@ -36,6 +36,13 @@ def test_every_form_of_an_identifier_is_found_and_neighbouring_values_are_not():
     assert scan_text("XVX-000001 2024-03-01 73282932000074 1234567.89 Anaïs Dupont", ids, "x") == []
 
 
+def test_a_delta_file_name_is_not_a_phone_but_a_phone_beside_it_is():
+    """A CI run failed on a UUID of a Delta file name whose digits looked like a French phone number."""
+    log = '{"add":{"path":"annee=2022/part-00000-90aee4a7-0585-4507-89ed-449ff46816a6.c000.snappy.parquet"}}'
+    assert scan_text(log, Identifiers(), "x") == []
+    assert [f.category for f in scan_text(log + " tel 06 12 34 56 78", Identifiers(), "x")] == ["phone_shaped"]
+
+
 def test_parquet_cells_are_scanned_one_by_one(tmp_path):
     lake = _lake(tmp_path)
     (lake / "gold" / "t").mkdir(parents=True)
