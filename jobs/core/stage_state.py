@@ -23,6 +23,7 @@ import jobs
 import schemas
 from jobs.core.context import RunContext
 from jobs.core.privacy import key_fingerprint
+from jobs.core.settings import LOCAL_KEY_FILE
 from jobs.core.storage import ObjectStore
 
 # In run order: a stage never reads what a later one writes, so the later stages' tables are not its inputs.
@@ -62,8 +63,9 @@ def _key(ctx: RunContext) -> str:
     s = ctx.settings
     if s.pseudonymization_key:
         return key_fingerprint(s.pseudonymization_key.encode())
-    if not s.on_s3 and (s.lake_path / "_local").is_dir():
-        return _tree_digest.__wrapped__(str(s.lake_path / "_local"))  # the generated key: never cached
+    generated = None if s.on_s3 else s.lake_path / LOCAL_KEY_FILE
+    if generated is not None and generated.is_file():  # read as ``Settings.pseudonymization_key_bytes`` does
+        return key_fingerprint(generated.read_text().strip().encode())
     return "none"
 
 

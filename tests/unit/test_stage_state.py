@@ -94,3 +94,18 @@ def test_bronze_stages_are_never_skipped(tmp_path, now):
     for run_id in ("r1", "r2"):
         pipeline._locked(pipeline._ctx(run_id, settings, now), "bronze_structures", bronze)
     assert bronze.runs == 2
+
+
+def test_a_new_generated_key_runs_the_stage_again(tmp_path, now):
+    """A local lake without a configured key uses the key it generated (``_local/``): replacing it reruns."""
+    settings = local_settings_at(tmp_path).replace(pseudonymization_key="")
+    silver = Stage(settings, "silver/marches")
+    key = Path(settings.lake_uri) / "_local" / "pseudonymization.key"
+    key.parent.mkdir(parents=True)
+    key.write_text("aa" * 32, encoding="utf-8")
+    for run_id in ("r1", "r2"):
+        pipeline._locked(pipeline._ctx(run_id, settings, now), "silver_marches", silver)
+    assert silver.runs == 1
+    key.write_text("bb" * 32, encoding="utf-8")
+    pipeline._locked(pipeline._ctx("r3", settings, now), "silver_marches", silver)
+    assert silver.runs == 2
