@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     # costs more than it saves below some thousands of rows (tiny inbox: 122 s -> 100-104 s, decision 213).
     spark_interpreted: bool = False
     spark_jars_dir: str = "./infra/jars/lib"
+    # Independent tables a stage writes at once (decision 215): a small table's write keeps one core busy.
+    table_threads: int = Field(2, ge=1)
     s3_endpoint: str = ""
     s3_access_key: str = ""
     s3_secret_key: str = ""

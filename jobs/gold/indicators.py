@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 from jobs.core.context import RunContext
 from jobs.core.delta_io import write_by_period
 from jobs.core.labels import literal_map
+from jobs.core.parallel import each_table
 from jobs.gold import published
 from jobs.gold.marches import consideration_categories
 from schemas import referential as ref
@@ -421,14 +422,16 @@ def run(ctx: RunContext) -> dict:
     }
     tables.update(published.build(read, tables[HEURES][0]))
     periods = {**PERIODS, **published.TABLES}
-    reports, counted = [], {}  # a silver table feeds several gold tables: counted once
-    for name, (df, source) in tables.items():
-        rewritten = write_by_period(spark, rounded(df), settings, name, periods.get(name), full=full)
-        if id(source) not in counted:
-            counted[id(source)] = source.count()
-        rows_in = counted[id(source)]
-        reports.append({"table": name, "rows_in": rows_in, "rows_written": read(name).count(),
-                        "rows_quarantined": 0, "details": {"periods_rewritten": [str(p) for p in rewritten]}})
+    sources = list({id(source): source for _, source in tables.values()}.values())  # counted once each
+    rows_in = dict(zip(map(id, sources), each_table(settings, lambda source: source.count(), sources), strict=True))
+
+    def write(name: str) -> tuple[list, int]:
+        rewritten = write_by_period(spark, rounded(tables[name][0]), settings, name, periods.get(name), full=full)
+        return rewritten, read(name).count()
+
+    reports = [{"table": name, "rows_in": rows_in[id(tables[name][1])], "rows_written": written,
+                "rows_quarantined": 0, "details": {"periods_rewritten": [str(p) for p in rewritten]}}
+               for name, (rewritten, written) in zip(tables, each_table(settings, write, tables), strict=True)]
     gold_hours = read(HEURES).agg(F.sum("heures_realisees")).first()[0] or 0.0
     silver_hours = h.agg(F.sum("heures")).first()[0] or 0.0
     if abs(gold_hours - silver_hours) > 1e-6 * max(1.0, silver_hours):

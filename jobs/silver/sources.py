@@ -20,6 +20,7 @@ from jobs.core import quality
 from jobs.core.context import RunContext
 from jobs.core.delta_io import read_table, write_table
 from jobs.core.labels import code_of, literal_map, spark_fold
+from jobs.core.parallel import each_table
 from jobs.core.settings import Settings
 from jobs.core.wap import write_audit_publish
 from jobs.ingest.raw_files import landed_name
@@ -514,10 +515,9 @@ def run(ctx: RunContext) -> dict:
     typed: dict[str, DataFrame] = {}
     reports = []
 
-    def publish(name: str, frame: DataFrame) -> DataFrame:
-        typed[name] = frame
+    def publish(name: str) -> dict:
         # Typed and checked once (joins, SIRET checks in Python), cached, not once per output (bench, issue 8).
-        checked = quality.apply_rules(frame, name, today).persist(StorageLevel.MEMORY_AND_DISK)
+        checked = quality.apply_rules(typed[name], name, today).persist(StorageLevel.MEMORY_AND_DISK)
         if name == "heures":  # lines summed per contract-month: a row stands for ``n_lignes`` input lines
             silver, quarantine = finish_heures(checked)
             silver = silver.persist(StorageLevel.MEMORY_AND_DISK)
@@ -531,24 +531,28 @@ def run(ctx: RunContext) -> dict:
             silver, quarantine = finish_checked(checked, name, KEYS[name])
             report = write_audit_publish(settings, SILVER[name], silver, quarantine=quarantine,
                                          rows_in=checked.count(), schema=contract(name, silver, today))
-        reports.append(report)
         checked.unpersist()
-        return spark.read.format("delta").load(settings.table_uri(SILVER[name]))
+        return report
+
+    def publish_all(**frames: DataFrame) -> list[DataFrame]:
+        """Tables that do not read each other, written side by side; their silver tables as written."""
+        typed.update(frames)
+        reports.extend(each_table(settings, publish, list(frames)))
+        return [spark.read.format("delta").load(settings.table_uri(SILVER[name])) for name in frames]
 
     links = person_links(b["participants"]).persist(StorageLevel.MEMORY_AND_DISK)
-    operations = publish("operations", typed_operations(b["operations"]))
-    publish("entreprises", typed_entreprises(b["entreprises"]))
-    contrats = publish("contrats", typed_contrats(b["contrats"], links))
-    heures = publish("heures", typed_heures(b["heures"], contrats, operations, typed["operations"]))
-    publish("sorties", typed_sorties(b["sorties"], contrats, links, settings.outcome_window_months,
-                                     settings.outcome_months))
+    operations, _, contrats, *_ = publish_all(
+        operations=typed_operations(b["operations"]), entreprises=typed_entreprises(b["entreprises"]),
+        contrats=typed_contrats(b["contrats"], links), structures=typed_structures(b["structures"]),
+        companies=typed_companies(b["etablissements"], b["unites_legales"]),
+        grand_paris=typed_grand_paris(b["grand_paris"]))
+    heures, = publish_all(heures=typed_heures(b["heures"], contrats, operations, typed["operations"]))
     # The age band needs the first contract with a valid hours line: participants come after the hours.
     bands = age_bands(b["participants"], links, contrats, heures)
-    publish("participants", typed_participants(b["participants"], links, bands))
+    publish_all(sorties=typed_sorties(b["sorties"], contrats, links, settings.outcome_window_months,
+                                      settings.outcome_months),
+                participants=typed_participants(b["participants"], links, bands))
     links.unpersist()
-    publish("structures", typed_structures(b["structures"]))
-    publish("companies", typed_companies(b["etablissements"], b["unites_legales"]))
-    publish("grand_paris", typed_grand_paris(b["grand_paris"]))
     to_map = values_to_map(typed)
     write_table(to_map.withColumn("load_id", F.lit(ctx.run_id)), settings, "quality/values_to_map")
     values = [r.asDict() for r in spark.read.format("delta").load(settings.table_uri("quality/values_to_map"))
