@@ -24,11 +24,12 @@ def each_table(settings: Settings, work: Callable[[T], R], items: Iterable[T]) -
     threads = min(settings.table_threads, len(items))
     if threads <= 1:
         return [work(item) for item in items]
-    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
     from pyspark.util import inheritable_thread_target
 
     # the caller's Spark job group and properties (the benchmark's per-stage profile) follow into the threads
-    target = inheritable_thread_target(work) if SparkContext._active_spark_context else work
+    session = SparkSession.getActiveSession()
+    target = inheritable_thread_target(session)(work) if session is not None else work
     with ThreadPoolExecutor(threads, thread_name_prefix="table") as pool:
         futures = [pool.submit(target, item) for item in items]
     return [future.result() for future in futures]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 
 import pandas as pd
@@ -96,7 +97,14 @@ def split_valid(df: DataFrame) -> tuple[DataFrame, DataFrame]:
 
 # Failing-row counts of every rule of the frame being audited, computed in one Spark job by ``audit``
 # (one pass over the table instead of one job per rule); a check run outside ``audit`` computes its own.
-_AUDIT_FAILURES: dict[str, int] = {}
+# Per thread: two tables audited at once (jobs.core.parallel) must not read each other's counts.
+_AUDIT = threading.local()
+
+
+def _audit_failures() -> dict[str, int]:
+    if not hasattr(_AUDIT, "failures"):
+        _AUDIT.failures = {}
+    return _AUDIT.failures
 
 
 def pandera_schema(table: str, columns: dict[str, T.DataType], today: date) -> pa.DataFrameSchema:
@@ -110,8 +118,9 @@ def pandera_schema(table: str, columns: dict[str, T.DataType], today: date) -> p
         predicates[rule.id] = pred
 
         def _holds(data, rule_id: str, _pred: Column = pred) -> bool:
-            if rule_id in _AUDIT_FAILURES:
-                return _AUDIT_FAILURES[rule_id] == 0
+            failures = _audit_failures()
+            if rule_id in failures:
+                return failures[rule_id] == 0
             return data.dataframe.filter(~_pred).limit(1).count() == 0
 
         checks.setdefault(rule.column, []).append(
@@ -126,17 +135,18 @@ def pandera_schema(table: str, columns: dict[str, T.DataType], today: date) -> p
 def audit(df: DataFrame, schema: pa.DataFrameSchema) -> list[str]:
     """Run Pandera on what is about to be published; return the readable list of failures."""
     predicates = (schema.metadata or {}).get("predicates", {})
-    _AUDIT_FAILURES.clear()
+    failures = _audit_failures()
+    failures.clear()
     if predicates and all(c in df.columns for c in schema.columns):
         try:
             row = df.agg(*[F.sum((~p).cast("int")).alias(f"r{i}") for i, p in enumerate(predicates.values())]).first()
-            _AUDIT_FAILURES.update({rule_id: row[i] or 0 for i, rule_id in enumerate(predicates)})
+            failures.update({rule_id: row[i] or 0 for i, rule_id in enumerate(predicates)})
         except AnalysisException:
             pass  # a column of the wrong shape: the checks run one by one and Pandera reports it
     try:
         validated = schema.validate(df)
     finally:
-        _AUDIT_FAILURES.clear()
+        failures.clear()
     errors = validated.pandera.errors
     messages = []
     for level in errors.values():
