@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,13 +34,46 @@ logging.getLogger("py4j").setLevel(logging.WARNING)  # its shutdown chatter outl
 os.environ.setdefault("OBS_SPARK_INTERPRETED", "true")
 
 
+def _layer(item) -> str:
+    return Path(str(item.path)).resolve().relative_to(TESTS).parts[0]
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        layer = Path(str(item.path)).resolve().relative_to(TESTS).parts[0]
+        layer = _layer(item)
         if layer in LAYERS:
             item.add_marker(layer)
         if layer == "e2e":
             item.add_marker("slow")
+    # unit, then integration, then e2e: the quick answers first, and the JVM starts while the unit tests run
+    items.sort(key=lambda item: LAYERS.index(_layer(item)) if _layer(item) in LAYERS else len(LAYERS))
+
+
+class _SparkStart(threading.Thread):
+    """The session's Spark, started in the background as soon as a selected test needs it (~15 s of JVM
+    start-up that the unit tests would otherwise wait for)."""
+
+    def __init__(self):
+        super().__init__(name="spark-start", daemon=True)
+        self.error: BaseException | None = None
+
+    def run(self):
+        from jobs.core.spark import get_spark
+
+        try:
+            get_spark(Settings.from_env().replace(spark_shuffle_partitions=2))
+        except BaseException as exc:  # raised by the fixture, in the first test that needs Spark
+            self.error = exc
+
+
+_spark_start: _SparkStart | None = None
+
+
+def pytest_collection_finish(session):
+    global _spark_start
+    if not session.config.option.collectonly and any("spark" in i.fixturenames for i in session.items):
+        _spark_start = _SparkStart()
+        _spark_start.start()
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +89,10 @@ def spark():
     """The process's one Spark session (local storage; a lake on the S3 server is reached per bucket)."""
     from jobs.core.spark import get_spark
 
+    if _spark_start is not None:
+        _spark_start.join()
+        if _spark_start.error is not None:
+            raise _spark_start.error
     session = get_spark(Settings.from_env().replace(spark_shuffle_partitions=2))
     yield session
     session.stop()
