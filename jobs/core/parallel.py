@@ -7,6 +7,7 @@ session; each table keeps its own writer lock, so nothing else changes.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -18,8 +19,9 @@ R = TypeVar("R")
 
 
 def each_table(settings: Settings, work: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """``work`` over ``items``, ``settings.table_threads`` at a time; results in the items' order. Every item
-    started is finished before the first error is raised (no write is left running behind the caller)."""
+    """``work`` over ``items``, ``settings.table_threads`` at a time; results in the items' order. After an
+    error no other item starts (as one after another), the ones already running finish (no write is left
+    running behind the caller), then the error of the first failed item is raised."""
     items = list(items)
     threads = min(settings.table_threads, len(items))
     if threads <= 1:
@@ -30,6 +32,20 @@ def each_table(settings: Settings, work: Callable[[T], R], items: Iterable[T]) -
     # the caller's Spark job group and properties (the benchmark's per-stage profile) follow into the threads
     session = SparkSession.getActiveSession()
     target = inheritable_thread_target(session)(work) if session is not None else work
+    failed = threading.Event()
+
+    def guarded(item: T) -> R | None:
+        if failed.is_set():
+            return None
+        try:
+            return target(item)
+        except BaseException:
+            failed.set()
+            raise
+
     with ThreadPoolExecutor(threads, thread_name_prefix="table") as pool:
-        futures = [pool.submit(target, item) for item in items]
+        futures = [pool.submit(guarded, item) for item in items]
+    for future in futures:
+        if future.exception() is not None:
+            raise future.exception()
     return [future.result() for future in futures]

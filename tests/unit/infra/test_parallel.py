@@ -39,19 +39,22 @@ def test_one_thread_writes_in_the_callers_thread_one_after_another():
     assert seen == [(1, threading.current_thread().name), (2, threading.current_thread().name)]
 
 
-def test_an_error_is_raised_after_the_other_writes_have_finished():
-    finished = []
+def test_after_an_error_no_table_starts_and_the_running_one_finishes_before_it_is_raised():
+    started, finished, second_running = [], [], threading.Event()
 
     def work(n: int) -> int:
+        started.append(n)
         if n == 0:
+            assert second_running.wait(5)
             raise ValueError("gold/a: audit failed")
-        time.sleep(0.2)
+        second_running.set()
+        time.sleep(0.3)
         finished.append(n)
         return n
 
     with pytest.raises(ValueError, match="gold/a: audit failed"):
-        each_table(settings(2), work, [0, 1, 2])
-    assert sorted(finished) == [1, 2]  # nothing still running behind the caller
+        each_table(settings(2), work, [0, 1, 2, 3])
+    assert sorted(started) == [0, 1] and finished == [1]  # 2 and 3 never start; 1 is not left running
 
 
 def test_threads_must_be_at_least_one():
