@@ -95,6 +95,7 @@ def get_spark(settings: Settings | None = None) -> SparkSession:
     builder = SparkSession.builder
     for key, value in spark_conf(settings).items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    spark = builder.getOrCreate()  # may be a session another thread started: reach this lake too
     spark.sparkContext.setLogLevel("WARN")
+    reach_lake(spark, settings)
     return spark
