@@ -45,13 +45,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(layer)
         if layer == "e2e":
             item.add_marker("slow")
-    # unit, then integration, then e2e: the quick answers first, and the JVM starts while the unit tests run
-    items.sort(key=lambda item: LAYERS.index(_layer(item)) if _layer(item) in LAYERS else len(LAYERS))
 
 
 class _SparkStart(threading.Thread):
-    """The session's Spark, started in the background as soon as a selected test needs it (~15 s of JVM
-    start-up that the unit tests would otherwise wait for)."""
+    """The session's Spark, started in the background as soon as a selected test needs it: its JVM start-up
+    overlaps whatever runs before the first test that needs it. (Sorting unit tests first was tried: the
+    backfill e2e, then last in a long-lived driver, failed to broadcast a table for lack of driver memory.)"""
 
     def __init__(self):
         super().__init__(name="spark-start", daemon=True)
