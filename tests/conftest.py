@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,45 +33,13 @@ logging.getLogger("py4j").setLevel(logging.WARNING)  # its shutdown chatter outl
 os.environ.setdefault("OBS_SPARK_INTERPRETED", "true")
 
 
-def _layer(item) -> str:
-    return Path(str(item.path)).resolve().relative_to(TESTS).parts[0]
-
-
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        layer = _layer(item)
+        layer = Path(str(item.path)).resolve().relative_to(TESTS).parts[0]
         if layer in LAYERS:
             item.add_marker(layer)
         if layer == "e2e":
             item.add_marker("slow")
-
-
-class _SparkStart(threading.Thread):
-    """The session's Spark, started in the background as soon as a selected test needs it: its JVM start-up
-    overlaps whatever runs before the first test that needs it. (Sorting unit tests first was tried: the
-    backfill e2e, then last in a long-lived driver, failed to broadcast a table for lack of driver memory.)"""
-
-    def __init__(self):
-        super().__init__(name="spark-start", daemon=True)
-        self.error: BaseException | None = None
-
-    def run(self):
-        from jobs.core.spark import get_spark
-
-        try:
-            get_spark(Settings.from_env().replace(spark_shuffle_partitions=2))
-        except BaseException as exc:  # raised by the fixture, in the first test that needs Spark
-            self.error = exc
-
-
-_spark_start: _SparkStart | None = None
-
-
-def pytest_collection_finish(session):
-    global _spark_start
-    if not session.config.option.collectonly and any("spark" in i.fixturenames for i in session.items):
-        _spark_start = _SparkStart()
-        _spark_start.start()
 
 
 @pytest.fixture(scope="session")
@@ -88,10 +55,6 @@ def spark():
     """The process's one Spark session (local storage; a lake on the S3 server is reached per bucket)."""
     from jobs.core.spark import get_spark
 
-    if _spark_start is not None:
-        _spark_start.join()
-        if _spark_start.error is not None:
-            raise _spark_start.error
     session = get_spark(Settings.from_env().replace(spark_shuffle_partitions=2))
     yield session
     session.stop()
