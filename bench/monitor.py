@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import psutil
 
 
-def _tree() -> list[psutil.Process]:
-    me = psutil.Process()
-    return [me, *me.children(recursive=True)]
+def _tree(root: int | None = None) -> list[psutil.Process]:
+    top = psutil.Process(root)
+    return [top, *top.children(recursive=True)]
 
 
 def _pss_bytes(p: psutil.Process) -> int:
@@ -34,12 +34,12 @@ def _pss_bytes(p: psutil.Process) -> int:
     return p.memory_info().rss
 
 
-def tree_memory() -> tuple[int, int]:
+def tree_memory(root: int | None = None) -> tuple[int, int]:
     """(memory of the process tree, of its JVMs alone): PSS of the Python processes (Spark's workers are
     forked from one daemon and share pages: a sum of RSS counts those pages in each); RSS of the JVM, whose
     pages are private (PSS = RSS within 0.1 % here) and whose PSS takes ~0.1 s of kernel time to read."""
     total = java = 0
-    for p in _tree():
+    for p in _tree(root):
         try:
             if p.name().startswith("java"):
                 rss = p.memory_info().rss
@@ -65,10 +65,11 @@ class Measure:
 
 
 class Sampler:
-    """A daemon thread that keeps the peak RSS of the process tree since the last ``reset``."""
+    """A daemon thread that keeps the peak RSS of the process tree since the last ``reset``. ``root``: the
+    tree's top process, this one by default (a test measures a tree of its own, not the session's JVM)."""
 
-    def __init__(self, interval: float = 0.25):
-        self.interval, self.peak, self.peak_java = interval, 0, 0
+    def __init__(self, interval: float = 0.25, root: int | None = None):
+        self.interval, self.root, self.peak, self.peak_java = interval, root, 0, 0
         self._cpu: dict[tuple[int, float], float] = {}  # (pid, start time) -> CPU seconds at its last sample
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -78,7 +79,7 @@ class Sampler:
     def cpu_seconds(self) -> float:
         """CPU seconds used so far by every process seen in the tree (never decreases)."""
         with self._lock:
-            for p in _tree():
+            for p in _tree(self.root):
                 try:
                     with p.oneshot():
                         t, key = p.cpu_times(), (p.pid, p.create_time())
@@ -89,13 +90,13 @@ class Sampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            total, java = tree_memory()
+            total, java = tree_memory(self.root)
             self.peak, self.peak_java = max(self.peak, total), max(self.peak_java, java)
             self.cpu_seconds()
             self._stop.wait(self.interval)
 
     def reset(self) -> None:
-        self.peak, self.peak_java = tree_memory()
+        self.peak, self.peak_java = tree_memory(self.root)
 
     def stop(self) -> None:
         self._stop.set()
@@ -113,6 +114,6 @@ def measured(sampler: Sampler):
     finally:
         m.wall_s = round(time.perf_counter() - t0, 2)
         m.cpu_s = round(sampler.cpu_seconds() - cpu0, 2)
-        total, java = tree_memory()
+        total, java = tree_memory(sampler.root)
         m.peak_rss_mib = round(max(sampler.peak, total) / 2**20, 1)
         m.peak_jvm_rss_mib = round(max(sampler.peak_java, java) / 2**20, 1)

@@ -18,20 +18,22 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def each_table(settings: Settings, work: Callable[[T], R], items: Iterable[T]) -> list[R]:
+def each_table(settings: Settings, work: Callable[[T], R], items: Iterable[T], spark=None) -> list[R]:
     """``work`` over ``items``, ``settings.table_threads`` at a time; results in the items' order. After an
     error no other item starts (as one after another), the ones already running finish (no write is left
-    running behind the caller), then the error of the first failed item is raised."""
+    running behind the caller), then the error of the first failed item is raised. ``spark``: the caller's
+    session, whose job group and properties (the benchmark's per-stage profile) follow into the threads;
+    named by the caller, never looked up (a lookup talks to the JVM, which plain work does not need)."""
     items = list(items)
     threads = min(settings.table_threads, len(items))
     if threads <= 1:
         return [work(item) for item in items]
-    from pyspark.sql import SparkSession
-    from pyspark.util import inheritable_thread_target
+    if spark is not None:
+        from pyspark.util import inheritable_thread_target
 
-    # the caller's Spark job group and properties (the benchmark's per-stage profile) follow into the threads
-    session = SparkSession.getActiveSession()
-    target = inheritable_thread_target(session)(work) if session is not None else work
+        target = inheritable_thread_target(spark)(work)
+    else:
+        target = work
     failed = threading.Event()
 
     def guarded(item: T) -> R | None:

@@ -423,7 +423,8 @@ def run(ctx: RunContext) -> dict:
     tables.update(published.build(read, tables[HEURES][0]))
     periods = {**PERIODS, **published.TABLES}
     sources = list({id(source): source for _, source in tables.values()}.values())  # counted once each
-    rows_in = dict(zip(map(id, sources), each_table(settings, lambda source: source.count(), sources), strict=True))
+    counts = each_table(settings, lambda source: source.count(), sources, spark)
+    rows_in = dict(zip(map(id, sources), counts, strict=True))
 
     def write(name: str) -> tuple[list, int]:
         rewritten = write_by_period(spark, rounded(tables[name][0]), settings, name, periods.get(name), full=full)
@@ -431,7 +432,7 @@ def run(ctx: RunContext) -> dict:
 
     reports = [{"table": name, "rows_in": rows_in[id(tables[name][1])], "rows_written": written,
                 "rows_quarantined": 0, "details": {"periods_rewritten": [str(p) for p in rewritten]}}
-               for name, (rewritten, written) in zip(tables, each_table(settings, write, tables), strict=True)]
+               for name, (rewritten, written) in zip(tables, each_table(settings, write, tables, spark), strict=True)]
     gold_hours = read(HEURES).agg(F.sum("heures_realisees")).first()[0] or 0.0
     silver_hours = h.agg(F.sum("heures")).first()[0] or 0.0
     if abs(gold_hours - silver_hours) > 1e-6 * max(1.0, silver_hours):

@@ -537,7 +537,7 @@ def run(ctx: RunContext) -> dict:
     def publish_all(**frames: DataFrame) -> list[DataFrame]:
         """Tables that do not read each other, written side by side; their silver tables as written."""
         typed.update(frames)
-        reports.extend(each_table(settings, publish, list(frames)))
+        reports.extend(each_table(settings, publish, list(frames), spark))
         return [spark.read.format("delta").load(settings.table_uri(SILVER[name])) for name in frames]
 
     links = person_links(b["participants"]).persist(StorageLevel.MEMORY_AND_DISK)
