@@ -15,11 +15,12 @@ NAME = "gold/heures_insertion"
 
 @pytest.fixture(scope="module")
 def prepared(spark, tmp_path_factory):
-    """12 commits of small files (a checkpoint at version 10, interval 10), written once for the module."""
+    """6 commits of 2 small files each (a checkpoint at version 4, interval 4), written once for the module."""
     settings = local_settings_at(tmp_path_factory.mktemp("maintenance"))
     uri = settings.table_uri(NAME)
-    for i in range(12):
-        spark.range(i * 5, i * 5 + 5).repartition(2).write.format("delta").mode("append").save(uri)
+    for i in range(6):
+        (spark.range(i * 5, i * 5 + 5).repartition(2).write.format("delta").mode("append")
+         .option("delta.checkpointInterval", "4").save(uri))
     return settings
 
 
@@ -35,7 +36,7 @@ def test_optimize_compacts_and_keeps_the_rows(spark, table):
     result = maintenance.optimize(spark, table, NAME)
     assert result["files_before"] >= 12 and result["files_after"] < result["files_before"]
     assert result["files_after"] == 1
-    assert sorted(r.id for r in spark.read.format("delta").load(uri).collect()) == list(range(60))
+    assert sorted(r.id for r in spark.read.format("delta").load(uri).collect()) == list(range(30))
 
 
 @pytest.mark.slow  # two Delta VACUUMs (about 80 s on 2 cores)
@@ -52,7 +53,7 @@ def test_vacuum_respects_the_retention(spark, table):
     short = table.replace(vacuum_retention_hours=0)
     removed = maintenance.vacuum(spark, short, NAME)
     assert removed["files_after"] == 1 < removed["files_before"]  # only the compacted file is live
-    assert sorted(r.id for r in spark.read.format("delta").load(uri).collect()) == list(range(60))
+    assert sorted(r.id for r in spark.read.format("delta").load(uri).collect()) == list(range(30))
     with pytest.raises(Exception, match=r"(?i)file|not exist|DELTA_"):
         spark.read.format("delta").option("versionAsOf", 3).load(uri).collect()
     # the safety check is back on for everyone else
@@ -61,7 +62,7 @@ def test_vacuum_respects_the_retention(spark, table):
 
 def test_checkpoint_status(spark, table, local_settings):
     status = maintenance.checkpoint_status(spark, table, NAME)
-    assert status["version"] == 11 and status["last_checkpoint"] == 10 and status["interval"] == 10
+    assert status["version"] == 5 and status["last_checkpoint"] == 4 and status["interval"] == 4
     assert status["ok"] and status["commits_since_checkpoint"] == 1
     assert maintenance.check_checkpoints(spark, table)[0]["table"] == NAME
     assert maintenance.table_family(NAME) == "gold" and maintenance.table_family("quarantine/files") == "bronze"
