@@ -2,7 +2,7 @@
 by ``python -m jobs.pipeline all`` in a fresh process (JVM start, download to publication, no PDF), then the same
 command again with nothing new. Prints the figures and writes ``bench/results/tiny/<date>-tiny.json``.
 
-    .venv/bin/python -m bench.tiny [--interpreted] [--publish-pdf]
+    .venv/bin/python -m bench.tiny [--small-inputs] [--publish-pdf]
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def stage_seconds(progress: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--interpreted", action="store_true", help="OBS_SPARK_INTERPRETED=true (no code generation)")
+    parser.add_argument("--small-inputs", action="store_true",
+                        help="OBS_SPARK_SMALL_INPUTS=true (Spark's small-inputs profile)")
     parser.add_argument("--publish-pdf", action="store_true", help="also print the sheets and report as PDF")
     parser.add_argument("--work-dir", default=str(PROJECT_ROOT / "bench" / ".work" / "tiny"))
     parser.add_argument("--no-save", action="store_true", help="print only")
@@ -59,18 +60,18 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OBS_")}
     env.update(OBS_LAKE_URI=str(work / "lake"), OBS_INBOX_DIR=str(work / "inbox"), OBS_OUTPUT_DIR=str(work / "out"),
                OBS_SPARK_SHUFFLE_PARTITIONS="2", OBS_PUBLISH_PDF=str(args.publish_pdf).lower(),
-               OBS_SPARK_INTERPRETED=str(args.interpreted).lower(), OBS_PSEUDONYMIZATION_KEY=secrets.token_hex(16))
+               OBS_SPARK_SMALL_INPUTS=str(args.small_inputs).lower(), OBS_PSEUDONYMIZATION_KEY=secrets.token_hex(16))
     first = run_once(env, "tiny_1")
     print(f"tiny inbox ({summary.contracts} contracts, five sources), first run: {first['wall_s']} s", flush=True)
     again = run_once(env, "tiny_2")
     print(f"same inbox again (nothing new): {again['wall_s']} s; skipped: {', '.join(again['skipped']) or 'none'}")
-    result = {"scale": "tiny", "contracts": summary.contracts, "interpreted": args.interpreted,
+    result = {"scale": "tiny", "contracts": summary.contracts, "small_inputs": args.small_inputs,
               "publish_pdf": args.publish_pdf, "first_run": first, "rerun": again,
               "finished_at": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
               "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
     print(json.dumps(result["first_run"]["stages_s"]))
     if not args.no_save:
-        out = RESULTS_DIR / f"{date.today():%Y-%m-%d}-tiny{'-interpreted' if args.interpreted else ''}.json"
+        out = RESULTS_DIR / f"{date.today():%Y-%m-%d}-tiny{'-small' if args.small_inputs else ''}.json"
         out.write_text(json.dumps(result, indent=1), encoding="utf-8")
         print(f"written {out}")
     shutil.rmtree(work, ignore_errors=True)

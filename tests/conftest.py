@@ -28,9 +28,9 @@ LAYERS = ("unit", "integration", "e2e")
 SAMPLES = PROJECT_ROOT / "samples" / "decp"
 TEST_KEY = "test-pseudonymisation-key"  # tests never depend on the lake's generated key
 logging.getLogger("py4j").setLevel(logging.WARNING)  # its shutdown chatter outlives pytest's log capture
-# Test data is small: Spark interprets expressions instead of compiling them, here and in every process the
-# tests start (Airflow tasks, the cluster's driver, concurrent runs inherit the environment; decision 213).
-os.environ.setdefault("OBS_SPARK_INTERPRETED", "true")
+# Test data is small: Spark runs its small-inputs profile, here and in every process the tests start (Airflow
+# tasks, the cluster's driver, concurrent runs inherit the environment; decisions 213, 218).
+os.environ.setdefault("OBS_SPARK_SMALL_INPUTS", "true")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -64,9 +64,10 @@ class Settings(BaseSettings):
     spark_master: str = "local[2]"
     spark_shuffle_partitions: int = 4
     spark_driver_memory: str = "4g"
-    # Small inputs (tests, a tiny inbox): evaluate expressions without generating and compiling Java code, which
-    # costs more than it saves below some thousands of rows (tiny inbox: 122 s -> 100-104 s, decision 213).
-    spark_interpreted: bool = False
+    # Small inputs (tests, a tiny inbox): Spark's machinery for big data costs more than it saves below some
+    # thousands of rows. Expressions are interpreted, not compiled (decision 213); no adaptive execution (each of
+    # its query stages is one more Spark job) and one shuffle partition; no checksum file per commit (decision 218).
+    spark_small_inputs: bool = False
     spark_jars_dir: str = "./infra/jars/lib"
     # Independent tables a stage writes at once (decision 215): a small table's write keeps one core busy.
     table_threads: int = Field(2, ge=1)

@@ -75,8 +75,10 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         # 4.6 GB, decision 217). A deployment sets its own with OBS_SPARK_CONF_spark__buffer__pageSize.
         "spark.buffer.pageSize": "4m",
     }
-    if settings.spark_interpreted:
-        conf.update({"spark.sql.codegen.factoryMode": "NO_CODEGEN", "spark.sql.codegen.wholeStage": "false"})
+    if settings.spark_small_inputs:
+        conf.update({"spark.sql.codegen.factoryMode": "NO_CODEGEN", "spark.sql.codegen.wholeStage": "false",
+                     "spark.sql.adaptive.enabled": "false", "spark.sql.shuffle.partitions": "1",
+                     "spark.databricks.delta.writeChecksumFile.enabled": "false"})
     if settings.s3_endpoint:
         conf.update({f"spark.hadoop.{k}": v for k, v in s3a_options(settings).items()})
         conf["spark.delta.logStore.s3a.impl"] = "io.delta.storage.S3SingleDriverLogStore"

@@ -36,7 +36,7 @@ def run_month(s3_server, lake_uri: str, root, month: str, locks: bool, barrier) 
         OBS_S3_SECRET_KEY=s3_server.secret_key, OBS_PSEUDONYMIZATION_KEY="test-concurrency-key",
         OBS_INBOX_DIR=str(root / month / "inbox"), OBS_OUTPUT_DIR=str(root / month / "output"),
         OBS_SPARK_DRIVER_MEMORY="1g", OBS_SPARK_SHUFFLE_PARTITIONS="2", OBS_TABLE_LOCKS=str(locks).lower(),
-        OBS_SPARK_INTERPRETED=os.environ.get("OBS_SPARK_INTERPRETED", "false"),
+        OBS_SPARK_SMALL_INPUTS=os.environ.get("OBS_SPARK_SMALL_INPUTS", "false"),
         OBS_TEST_BARRIER_DIR=str(barrier), OBS_TEST_BARRIER_PARTIES="2", PYTHONPATH=str(PROJECT_ROOT),
     )
     cli = f"{sys.executable} -m tests.integration.reliability.faults"

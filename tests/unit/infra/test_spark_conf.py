@@ -5,13 +5,16 @@ from __future__ import annotations
 from jobs.core.settings import Settings
 from jobs.core.spark import spark_conf
 
+SMALL = ("spark.sql.codegen.factoryMode", "spark.sql.codegen.wholeStage", "spark.sql.adaptive.enabled",
+         "spark.sql.shuffle.partitions", "spark.databricks.delta.writeChecksumFile.enabled")
 
-def test_interpreted_mode_switches_code_generation_off_and_only_then():
-    settings = Settings.from_env()
-    on = spark_conf(settings.replace(spark_interpreted=True))
-    off = spark_conf(settings.replace(spark_interpreted=False))
-    assert (on["spark.sql.codegen.factoryMode"], on["spark.sql.codegen.wholeStage"]) == ("NO_CODEGEN", "false")
-    assert "spark.sql.codegen.factoryMode" not in off and "spark.sql.codegen.wholeStage" not in off
+
+def test_the_small_inputs_profile_is_switched_on_by_its_setting_and_only_then():
+    settings = Settings.from_env().replace(extra_spark_conf={}, spark_shuffle_partitions=8)
+    on = spark_conf(settings.replace(spark_small_inputs=True))
+    off = spark_conf(settings.replace(spark_small_inputs=False))
+    assert [on[k] for k in SMALL] == ["NO_CODEGEN", "false", "false", "1", "false"]
+    assert [off.get(k) for k in SMALL] == [None, None, None, "8", None]  # Spark's defaults, the settings' partitions
 
 
 def test_memory_pages_are_small_unless_a_deployment_says_otherwise():
