@@ -53,8 +53,9 @@ def backfill_month(stack: AirflowStack, month: str, done: int) -> None:
             "--to-date", f"{month}-01", "--max-active-runs", "1")
     stack.start()
     try:
-        stack.wait_for(lambda: _done(stack, done) and (time.sleep(10) or _done(stack, done)), timeout=3600,
-                       every=15, what=f"the backfill of {month} and the runs it triggered")
+        # Done twice, a few scheduler heartbeats (2 s) apart: no run or asset event was about to appear.
+        stack.wait_for(lambda: _done(stack, done) and (time.sleep(5) or _done(stack, done)), timeout=3600,
+                       every=5, what=f"the backfill of {month} and the runs it triggered")
     finally:
         stack.stop()
 
