@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     spark_driver_memory: str = "4g"
     # Small inputs (tests, a tiny inbox): Spark's machinery for big data costs more than it saves below some
     # thousands of rows. Expressions are interpreted, not compiled (decision 213); no adaptive execution (each of
-    # its query stages is one more Spark job) and one shuffle partition; no checksum file per commit (decision 218).
+    # its query stages is one more Spark job), one shuffle partition, no checksum file per commit, and a driver JVM
+    # tuned for a short life (decision 218).
     spark_small_inputs: bool = False
     spark_jars_dir: str = "./infra/jars/lib"
     # Independent tables a stage writes at once (decision 215): a small table's write keeps one core busy.
