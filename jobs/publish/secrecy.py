@@ -525,9 +525,16 @@ def _check(cells: pd.DataFrame, dims: list[str], eq: sparse.csr_array, ub: spars
 # --- Linear programmes -----------------------------------------------------------------------------------
 
 def _components(a: sparse.csr_array, n: int) -> np.ndarray:
-    """Component label of each of n columns, two columns being linked when a row holds both."""
-    pattern = (a != 0).astype(np.int32)
-    return connected_components(pattern.T @ pattern + sparse.eye_array(n, dtype=np.int32), directed=False)[1]
+    """Component label of each of n columns, two columns being linked when a row holds both: the components
+    of the graph whose nodes are the columns then the rows, an edge per non-zero. Its size is the matrix's
+    (``pattern.T @ pattern`` grows with the square of a row's length: 29.3 GiB for the totals of the 1M
+    benchmark). The columns come first, so their labels are numbered in the order of their first column."""
+    coo = a.tocoo()
+    nonzero = coo.data != 0
+    edges = (n + coo.row[nonzero], coo.col[nonzero])
+    size = n + a.shape[0]
+    graph = sparse.coo_array((np.ones(len(edges[0]), dtype=np.int8), edges), shape=(size, size))
+    return connected_components(graph, directed=False)[1][:n]
 
 
 def _rows_of(a: sparse.csr_array, cols: np.ndarray) -> sparse.csr_array:

@@ -483,3 +483,17 @@ tables:
   a: {keys: [k], sensitive: {n: {kind: count}}}
   b: {keys: [k], sensitive: {n: {kind: count, additive: false}}}
 """)
+
+
+def test_components_link_the_columns_a_relation_holds_and_scale_with_the_relations_size():
+    from scipy import sparse
+
+    # rows: a + b = total (0, 1, 2); c alone (3); d - e = 0 (4, 5); an empty row; column 6 in no relation
+    a = sparse.csr_array(np.array([[1.0, 1.0, -1.0, 0, 0, 0, 0], [0, 0, 0, 2.0, 0, 0, 0],
+                                   [0, 0, 0, 0, 1.0, -1.0, 0], [0, 0, 0, 0, 0, 0, 0]]))
+    assert s._components(a, 7).tolist() == [0, 0, 0, 1, 2, 2, 3]
+    # one total over 200,000 cells (the 1M benchmark's totals): the column-by-column product would need ~320 GB
+    n = 200_000
+    total = sparse.csr_array((np.ones(n), (np.zeros(n, dtype=int), np.arange(n))), shape=(1, n))
+    labels = s._components(total, n)
+    assert len(labels) == n and set(labels.tolist()) == {0}
