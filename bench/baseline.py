@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 from duckdb.sqltypes import VARCHAR
 
+from jobs.core.privacy import birth_date_iso, person_link_key
 from jobs.ingest.decp_records import parse_document
 from schemas import rules
 from schemas.referential import REFERENTIAL_DIR, mapping
@@ -30,9 +31,14 @@ COMPARED = {
     "part_marches_consideration_sociale": (["annee"], ["n_marches", "n_marches_consideration_sociale", "montant",
                                                        "montant_consideration_sociale"]),
     "heures_insertion_par_mois": (["mois"], ["heures_realisees"]),
+    "heures_insertion": (["mois", "departement", "ept", "modalite_code", "type_marche_code", "categorie_acheteur",
+                          "grand_projet"], ["heures_realisees", "n_personnes", "n_contrats", "heures_objectif",
+                                            "n_operations"]),
+    "marches_clauses": (["annee", "type_marche", "procedure", "categorie_acheteur", "departement",
+                         "consideration_sociale"], ["n_marches", "montant", "n_marches_montant_exclu"]),
 }
-FAMILIES = {"marches": ["marches_par_mois_departement", "part_marches_consideration_sociale"],
-            "heures": ["heures_insertion_par_mois"]}
+FAMILIES = {"marches": ["marches_par_mois_departement", "part_marches_consideration_sociale", "marches_clauses"],
+            "heures": ["heures_insertion_par_mois", "heures_insertion"]}
 
 
 @dataclass
@@ -64,7 +70,7 @@ def facilitators_view(inbox: Path, work: Path) -> Path:
     for f in sorted((inbox / "facilitateurs").glob("*.csv")):
         (view / f.name).symlink_to(f.resolve())
     for fac, (_, delimiter, *_rest) in DIALECTS.items():
-        for entity in ("operations", "contrats", "heures"):
+        for entity in ("operations", "contrats", "heures", "participants", "sorties"):
             if not list(view.glob(f"{fac}_{entity}_*.csv")):
                 (view / f"{fac}_{entity}_vide.csv").write_text(delimiter.join(["x", "y"]) + "\n", encoding="utf-8")
     return view
@@ -94,6 +100,11 @@ def run_baseline(inbox: Path, work: Path, today: date, families: tuple[str, ...]
     # Labels are matched by the referential's own matcher (one normaliser, decision 121), not re-implemented.
     con.create_function("code_of", lambda name, label: mapping(name).canonical(label), [VARCHAR, VARCHAR], VARCHAR,
                         null_handling="special")
+    # Persons are linked across facilitators by the project's own key; which persons are one does not depend
+    # on the HMAC key (zeros here).
+    con.create_function("person_of", lambda last, first, born: person_link_key(bytes(32), last, first,
+                                                                               birth_date_iso(born, today)),
+                        [VARCHAR, VARCHAR, VARCHAR], VARCHAR, null_handling="special")
     exports = facilitators_view(inbox, work) if "heures" in families else inbox / "facilitateurs"
     params = {"decp_json": str(inbox / "decp" / "*.json"), "decp_xml_jsonl": str(xml_jsonl),
               "today": today.isoformat(), "facilitateurs": str(exports), "sirene": str(inbox / "sirene"),

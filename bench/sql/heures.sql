@@ -97,26 +97,93 @@ SELECT regexp_extract(filename, '(clause\d+)_heures', 1) AS facilitateur, filena
                            columns = {'contrat_id': 'VARCHAR', 'mois': 'VARCHAR', 'heures_realisees': 'VARCHAR'})
 );
 
--- silver/operations: valid operations, the latest export of each.
+CREATE OR REPLACE TEMP TABLE participants_raw AS
+SELECT regexp_extract(filename, '(clause\d+)_participants', 1) AS facilitateur, filename AS fichier, * EXCLUDE (filename) FROM (
+    SELECT * FROM read_csv(['{facilitateurs}/clause75_participants_*.csv'], delim = ';', encoding = 'utf-8', header = true,
+                           all_varchar = true, filename = true, auto_detect = false,
+                           columns = {'participant_id': 'VARCHAR', 'nom': 'VARCHAR', 'prenom': 'VARCHAR', 'sexe': 'VARCHAR', 'date_naissance': 'VARCHAR', 'niveau_diplome': 'VARCHAR', 'criteres_eligibilite': 'VARCHAR', 'commune_residence_insee': 'VARCHAR', 'qpv': 'VARCHAR', 'prescripteur': 'VARCHAR', 'date_entree': 'VARCHAR', 'telephone': 'VARCHAR'})
+    UNION ALL
+    SELECT * FROM read_csv(['{facilitateurs}/clause77_participants_*.csv', '{facilitateurs}/clause92_participants_*.csv', '{facilitateurs}/clause93_participants_*.csv'], delim = ';', encoding = 'latin-1', header = true,
+                           all_varchar = true, filename = true, auto_detect = false,
+                           columns = {'participant_id': 'VARCHAR', 'nom': 'VARCHAR', 'prenom': 'VARCHAR', 'sexe': 'VARCHAR', 'date_naissance': 'VARCHAR', 'niveau_diplome': 'VARCHAR', 'criteres_eligibilite': 'VARCHAR', 'commune_residence_insee': 'VARCHAR', 'qpv': 'VARCHAR', 'prescripteur': 'VARCHAR', 'date_entree': 'VARCHAR', 'telephone': 'VARCHAR'})
+    UNION ALL
+    SELECT * FROM read_csv(['{facilitateurs}/clause78_participants_*.csv', '{facilitateurs}/clause91_participants_*.csv'], delim = ',', encoding = 'utf-8', header = true,
+                           all_varchar = true, filename = true, auto_detect = false,
+                           columns = {'participant_id': 'VARCHAR', 'nom': 'VARCHAR', 'prenom': 'VARCHAR', 'sexe': 'VARCHAR', 'date_naissance': 'VARCHAR', 'niveau_diplome': 'VARCHAR', 'criteres_eligibilite': 'VARCHAR', 'commune_residence_insee': 'VARCHAR', 'qpv': 'VARCHAR', 'prescripteur': 'VARCHAR', 'date_entree': 'VARCHAR', 'telephone': 'VARCHAR'})
+    UNION ALL
+    SELECT * FROM read_csv(['{facilitateurs}/clause94_participants_*.csv'], delim = '\t', encoding = 'utf-8', header = true,
+                           all_varchar = true, filename = true, auto_detect = false,
+                           columns = {'participant_id': 'VARCHAR', 'nom': 'VARCHAR', 'prenom': 'VARCHAR', 'sexe': 'VARCHAR', 'date_naissance': 'VARCHAR', 'niveau_diplome': 'VARCHAR', 'criteres_eligibilite': 'VARCHAR', 'commune_residence_insee': 'VARCHAR', 'qpv': 'VARCHAR', 'prescripteur': 'VARCHAR', 'date_entree': 'VARCHAR', 'telephone': 'VARCHAR'})
+    UNION ALL
+    SELECT * FROM read_csv(['{facilitateurs}/clause95_participants_*.csv'], delim = '|', encoding = 'utf-8', header = true,
+                           all_varchar = true, filename = true, auto_detect = false,
+                           columns = {'participant_id': 'VARCHAR', 'nom': 'VARCHAR', 'prenom': 'VARCHAR', 'sexe': 'VARCHAR', 'date_naissance': 'VARCHAR', 'niveau_diplome': 'VARCHAR', 'criteres_eligibilite': 'VARCHAR', 'commune_residence_insee': 'VARCHAR', 'qpv': 'VARCHAR', 'prescripteur': 'VARCHAR', 'date_entree': 'VARCHAR', 'telephone': 'VARCHAR'})
+);
+CREATE OR REPLACE TEMP TABLE sorties_raw AS
+SELECT regexp_extract(filename, '(clause\d+)_sorties', 1) AS facilitateur, filename AS fichier, * EXCLUDE (filename) FROM (
+    SELECT * FROM read_csv(['{facilitateurs}/clause75_sorties_*.csv'], delim = ';', encoding = 'utf-8', header = true,
+                           all_varchar = true, filename = true, auto_detect = false,
+                           columns = {'participant_id': 'VARCHAR', 'contrat_id': 'VARCHAR', 'date_situation': 'VARCHAR', 'situation': 'VARCHAR', 'precision': 'VARCHAR'})
+    UNION ALL
+    SELECT * FROM read_csv(['{facilitateurs}/clause77_sorties_*.csv', '{facilitateurs}/clause92_sorties_*.csv', '{facilitateurs}/clause93_sorties_*.csv'], delim = ';', encoding = 'latin-1', header = true,
+                           all_varchar = true, filename = true, auto_detect = false,
+                           columns = {'participant_id': 'VARCHAR', 'contrat_id': 'VARCHAR', 'date_situation': 'VARCHAR', 'situation': 'VARCHAR', 'precision': 'VARCHAR'})
+    UNION ALL
+    SELECT * FROM read_csv(['{facilitateurs}/clause78_sorties_*.csv', '{facilitateurs}/clause91_sorties_*.csv'], delim = ',', encoding = 'utf-8', header = true,
+                           all_varchar = true, filename = true, auto_detect = false,
+                           columns = {'participant_id': 'VARCHAR', 'contrat_id': 'VARCHAR', 'date_situation': 'VARCHAR', 'situation': 'VARCHAR', 'precision': 'VARCHAR'})
+    UNION ALL
+    SELECT * FROM read_csv(['{facilitateurs}/clause94_sorties_*.csv'], delim = '\t', encoding = 'utf-8', header = true,
+                           all_varchar = true, filename = true, auto_detect = false,
+                           columns = {'participant_id': 'VARCHAR', 'contrat_id': 'VARCHAR', 'date_situation': 'VARCHAR', 'situation': 'VARCHAR', 'precision': 'VARCHAR'})
+    UNION ALL
+    SELECT * FROM read_csv(['{facilitateurs}/clause95_sorties_*.csv'], delim = '|', encoding = 'utf-8', header = true,
+                           all_varchar = true, filename = true, auto_detect = false,
+                           columns = {'participant_id': 'VARCHAR', 'contrat_id': 'VARCHAR', 'date_situation': 'VARCHAR', 'situation': 'VARCHAR', 'precision': 'VARCHAR'})
+);
+
+-- silver/operations: valid operations, the latest export of each, with their dimensions: buyer, codes,
+-- territory of execution (the commune's département, else the INSEE code's prefix; its EPT), grand project.
 CREATE OR REPLACE TEMP TABLE operations AS
-SELECT facilitateur || ':' || txt(operation_id) AS operation_key,
-       date_trunc('month', fr_or_iso_date(date_debut))::DATE AS debut_mois,
-       date_trunc('month', fr_or_iso_date(date_fin))::DATE AS fin_mois
-FROM operations_raw
-WHERE txt(operation_id) IS NOT NULL AND siret_ok(regexp_replace(siret, '[\s.]', '', 'g'))
-  AND (txt(type_marche) IS NULL OR code_of('market_types', type_marche) IS NOT NULL)
-  AND (txt(modalite) IS NULL OR code_of('legal_modalities', modalite) IS NOT NULL)
-  AND fr_or_iso_date(date_debut) BETWEEN DATE '1990-01-01' AND DATE '{today}' + INTERVAL 3660 DAY
-  AND (fr_or_iso_date(date_fin) IS NULL OR fr_or_iso_date(date_fin) >= fr_or_iso_date(date_debut))
-  AND decimal_of(heures_objectif) BETWEEN 0 AND 10000000
-QUALIFY row_number() OVER (PARTITION BY operation_key ORDER BY regexp_extract(fichier, '[^/]*$') DESC) = 1;
+WITH o AS (
+    SELECT facilitateur || ':' || txt(operation_id) AS operation_key, fichier,
+           regexp_replace(siret, '[\s.]', '', 'g') AS siret, code_of('market_types', type_marche) AS type_marche_code,
+           code_of('legal_modalities', modalite) AS modalite_code, trim(commune) AS insee, txt(grand_projet) AS gp,
+           decimal_of(heures_objectif) AS heures_objectif, fr_or_iso_date(date_debut) AS date_debut,
+           fr_or_iso_date(date_fin) AS date_fin, txt(decp_id) AS decp_id
+    FROM operations_raw
+    WHERE txt(operation_id) IS NOT NULL AND siret_ok(regexp_replace(siret, '[\s.]', '', 'g'))
+      AND (txt(type_marche) IS NULL OR code_of('market_types', type_marche) IS NOT NULL)
+      AND (txt(modalite) IS NULL OR code_of('legal_modalities', modalite) IS NOT NULL)
+      AND fr_or_iso_date(date_debut) BETWEEN DATE '1990-01-01' AND DATE '{today}' + INTERVAL 3660 DAY
+      AND (fr_or_iso_date(date_fin) IS NULL OR fr_or_iso_date(date_fin) >= fr_or_iso_date(date_debut))
+      AND decimal_of(heures_objectif) BETWEEN 0 AND 10000000
+    QUALIFY row_number() OVER (PARTITION BY operation_key ORDER BY regexp_extract(fichier, '[^/]*$') DESC) = 1)
+SELECT o.*, date_trunc('month', date_debut)::DATE AS debut_mois, date_trunc('month', date_fin)::DATE AS fin_mois,
+       coalesce(c.departement_code, CASE WHEN regexp_full_match(insee, '\d[\dAB]\d{3}')
+                                         THEN CASE WHEN starts_with(insee, '97') THEN insee[1:3] ELSE insee[1:2] END
+                                    END) AS departement,
+       nullif(c.ept_code, '') AS ept,
+       CASE WHEN gp IS NULL THEN 'AUCUN' ELSE coalesce(code_of('grand_projects', gp), 'INCONNU') END AS grand_projet
+FROM o LEFT JOIN communes c ON c.code_insee = o.insee;
+
+-- Persons (silver person_links): each participant's latest export links it to a person by the project's own
+-- key of (last name, first name, full birth date), registered as the UDF person_of; else it stands for itself.
+CREATE OR REPLACE TEMP TABLE liens AS
+SELECT facilitateur || ':' || trim(participant_id) AS participant_key,
+       coalesce(person_of(nom, prenom, date_naissance), facilitateur || ':' || trim(participant_id)) AS person_key
+FROM participants_raw WHERE txt(participant_id) IS NOT NULL
+QUALIFY row_number() OVER (PARTITION BY participant_key ORDER BY regexp_extract(fichier, '[^/]*$') DESC) = 1;
 
 -- silver/contrats_insertion: valid contracts, one per key (exports do not repeat a contract here).
 CREATE OR REPLACE TEMP TABLE contrats AS
 SELECT facilitateur || ':' || txt(contrat_id) AS contrat_key, facilitateur || ':' || txt(marche_id) AS operation_key,
+       coalesce(l.person_key, facilitateur || ':' || trim(participant_id)) AS person_key,
+       regexp_replace(entreprise_siret, '[\s.]', '', 'g') AS entreprise_siret,
+       fr_or_iso_date(date_debut) AS date_debut, fr_or_iso_date(date_fin) AS date_fin,
        date_trunc('month', fr_or_iso_date(date_debut))::DATE AS debut_mois,
        date_trunc('month', fr_or_iso_date(date_fin))::DATE AS fin_mois
-FROM contrats_raw
+FROM contrats_raw LEFT JOIN liens l ON l.participant_key = facilitateur || ':' || trim(participant_id)
 WHERE txt(contrat_id) IS NOT NULL AND txt(participant_id) IS NOT NULL
   AND siret_ok(regexp_replace(entreprise_siret, '[\s.]', '', 'g'))
   AND fr_or_iso_date(date_debut) BETWEEN DATE '1990-01-01' AND DATE '{today}' + INTERVAL 366 DAY
@@ -142,3 +209,36 @@ QUALIFY row_number() OVER (PARTITION BY contrat_key, mois ORDER BY fichier DESC)
 
 CREATE OR REPLACE TEMP TABLE result_heures_insertion_par_mois AS
 SELECT mois, round(sum(heures), 6) AS heures_realisees FROM heures GROUP BY mois;
+
+-- gold/heures_insertion: hours realised (the monthly hours) and targeted (each operation's objective spread
+-- evenly over its months, start + 11 months when open-ended) by month x territory x legal modality x market
+-- type x buyer category (silver/acheteurs: the DECP buyers, marches.sql) x grand project.
+CREATE OR REPLACE TEMP TABLE ops_dims AS
+SELECT o.*, coalesce(o.departement, 'NON_VENTILE') AS dep, coalesce(o.ept, 'HORS_EPT') AS ept_code,
+       coalesce(a.categorie_acheteur, 'INCONNU') AS categorie_acheteur
+FROM operations o LEFT JOIN silver_acheteurs a ON a.acheteur_id = o.siret;
+CREATE OR REPLACE TEMP TABLE realises AS
+SELECT h.mois, o.dep AS departement, o.ept_code AS ept, coalesce(o.modalite_code, 'INCONNU') AS modalite_code,
+       coalesce(o.type_marche_code, 'INCONNU') AS type_marche_code, o.categorie_acheteur, o.grand_projet,
+       sum(h.heures) AS heures_realisees, count(DISTINCT c.person_key) AS n_personnes,
+       count(DISTINCT h.contrat_key) AS n_contrats
+FROM heures h JOIN contrats c USING (contrat_key) JOIN ops_dims o ON o.operation_key = c.operation_key
+GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE cibles AS
+WITH s AS (
+    SELECT *, date_trunc('month', date_debut)::DATE AS m0,
+           greatest(date_trunc('month', date_debut), date_trunc('month', coalesce(date_fin, date_debut + INTERVAL 11 MONTH)))::DATE AS m1
+    FROM ops_dims),
+spread AS (
+    SELECT *, unnest(generate_series(m0, m1, INTERVAL 1 MONTH))::DATE AS mois,
+           datediff('month', m0, m1) + 1 AS n_mois FROM s)
+SELECT mois, dep AS departement, ept_code AS ept, modalite_code, type_marche_code, categorie_acheteur, grand_projet,
+       sum(heures_objectif / n_mois) AS heures_objectif, count(DISTINCT operation_key) AS n_operations
+FROM spread GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE result_heures_insertion AS
+SELECT mois, departement, ept, modalite_code, type_marche_code, categorie_acheteur, grand_projet,
+       round(coalesce(heures_realisees, 0), 6) AS heures_realisees, coalesce(n_personnes, 0) AS n_personnes,
+       coalesce(n_contrats, 0) AS n_contrats, round(coalesce(heures_objectif, 0), 6) AS heures_objectif,
+       coalesce(n_operations, 0) AS n_operations
+FROM realises FULL OUTER JOIN cibles
+     USING (mois, departement, ept, modalite_code, type_marche_code, categorie_acheteur, grand_projet);

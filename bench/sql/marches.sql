@@ -215,3 +215,36 @@ SELECT annee, count(*) FILTER (WHERE in_scope) AS n_marches,
        round(coalesce(sum(montant) FILTER (WHERE in_scope), 0), 6) AS montant,
        round(coalesce(sum(montant) FILTER (WHERE in_scope AND social), 0), 6) AS montant_consideration_sociale
 FROM s GROUP BY ALL;
+
+-- Contracts and amounts by year x market type (CPV division) x procedure x buyer category (SIRENE catégorie
+-- juridique, longest prefix of the referential) x département x social consideration (jobs/gold/indicators
+-- .marches_clauses): each contract once per category, and once under TOUTES.
+CREATE OR REPLACE TEMP TABLE cpv_types AS
+SELECT division, market_type FROM read_csv('{referential}/cpv_divisions.csv', all_varchar = true);
+CREATE OR REPLACE TEMP TABLE buyer_cats AS
+SELECT prefix, code FROM read_csv('{referential}/buyer_categories.csv', all_varchar = true);
+CREATE OR REPLACE TEMP TABLE acheteurs AS
+WITH e AS (SELECT DISTINCT siret, siren FROM read_csv('{sirene}/StockEtablissement*.csv', all_varchar = true)),
+     u AS (SELECT siren, any_value(categorieJuridiqueUniteLegale) AS cj
+           FROM read_csv('{sirene}/StockUniteLegale*.csv', all_varchar = true) GROUP BY siren)
+SELECT e.siret AS acheteur_id,
+       CASE WHEN u.cj IS NULL THEN 'INCONNU'
+            ELSE coalesce((SELECT arg_max(code, length(prefix)) FROM buyer_cats WHERE starts_with(u.cj, prefix)),
+                          'AUTRE') END AS categorie_acheteur
+FROM e LEFT JOIN u USING (siren);
+-- silver/acheteurs: the buyers of the contracts, categorised from SIRENE (heures.sql reads it too).
+CREATE OR REPLACE TEMP TABLE silver_acheteurs AS
+SELECT acheteur_id, coalesce(a.categorie_acheteur, 'INCONNU') AS categorie_acheteur
+FROM (SELECT DISTINCT acheteur_id FROM marches) LEFT JOIN acheteurs a USING (acheteur_id);
+CREATE OR REPLACE TEMP TABLE result_marches_clauses AS
+WITH m AS (
+    SELECT DISTINCT year(date_notification) AS annee, coalesce(t.market_type, 'INCONNU') AS type_marche,
+           coalesce(procedure, 'INCONNU') AS procedure, coalesce(a.categorie_acheteur, 'INCONNU') AS categorie_acheteur,
+           d.departement, d.consideration_sociale, uid, d.montant, d.montant_exclu_motif
+    FROM marches_par_mois_departement d JOIN marches USING (uid)
+    LEFT JOIN cpv_types t ON t.division = marches.cpv[1:2]
+    LEFT JOIN silver_acheteurs a USING (acheteur_id))
+SELECT annee, type_marche, procedure, categorie_acheteur, departement, consideration_sociale,
+       count(DISTINCT uid) AS n_marches, round(coalesce(sum(montant), 0), 6) AS montant,
+       count(DISTINCT uid) FILTER (WHERE montant_exclu_motif IS NOT NULL) AS n_marches_montant_exclu
+FROM m GROUP BY ALL;

@@ -136,6 +136,7 @@ class Policy:
     cost: str = "value"  # complementary cells cost their value (+1), or "unity": each costs 1
     tolerance: float = 1e-3  # how far published sums may be from their relations (gold rounds to 1e-6)
     cleanup_budget: int = 20_000  # LPs allowed per component to publish back unneeded secondary cells
+    joint_above: int = 200  # needs (or audit targets) per component above which LPs are joint (``_joint``)
 
     def levels(self, value: np.ndarray, kind: np.ndarray, share: np.ndarray, dominant: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +179,8 @@ def load_policy(path: Path | str = POLICY_FILE, threshold: int | None = None) ->
                   count_floor=protection.get("count_floor"),
                   magnitude_floor=float(protection.get("magnitude_floor", 0)), cost=data.get("cost", "value"),
                   tolerance=float(data.get("tolerance", 1e-3)),
-                  cleanup_budget=int(data.get("cleanup_budget", 20_000)))
+                  cleanup_budget=int(data.get("cleanup_budget", 20_000)),
+                  joint_above=int(data.get("joint_above", 200)))
 
 
 # --- Linked set -------------------------------------------------------------------------------------------
@@ -542,17 +544,27 @@ def _rows_of(a: sparse.csr_array, cols: np.ndarray) -> sparse.csr_array:
     return sub[np.flatnonzero(np.diff(sub.indptr))]
 
 
-def intervals(model: Model, unknown: np.ndarray, targets: Iterable[int]) -> dict[int, tuple[float, float]]:
+def intervals(model: Model, unknown: np.ndarray, targets: Iterable[int],
+              needs: Mapping[int, tuple[float, float]] | None = None,
+              joint_above: int | None = None) -> dict[int, tuple[float, float]]:
     """What an outsider can infer: for each target cell, min and max of its value over every table consistent
     with the published cells, the relations and non-negativity. One pair of LPs per target, each over the
-    connected component of the unknown cells it belongs to; a cell in no relation is only known to be >= 0."""
+    connected component of the unknown cells it belongs to; a cell in no relation is only known to be >= 0.
+
+    In a component with more than ``joint_above`` targets, when ``needs`` (cell -> the values its interval
+    must reach below and above, within the audit's tolerance) are given: two LPs find one consistent table
+    where every cell with a need reaches its upper value and one where every such cell reaches its lower
+    value; each target's interval is then the span of its true value and its values in those two tables: a
+    proven part of the attacker's interval (the needs are checked exactly), not its ends. Per-target LPs when
+    either table does not exist. A component whose relations its rounded figures cannot all meet exactly is
+    solved with each relation within its band (``_bands``)."""
     value = model.cells["value"].fillna(0).to_numpy()
     known_v = np.where(unknown, 0.0, value)
     cols = np.flatnonzero(unknown)
     position = {int(c): k for k, c in enumerate(cols)}
     a = sparse.vstack([model.eq, model.ub]).tocsr()
-    rhs = -(a @ known_v)
     n_eq = model.eq.shape[0]
+    rhs = -(a @ known_v)
     au = a[:, cols]
     labels = _components(au, len(cols))
     out: dict[int, tuple[float, float]] = {}
@@ -573,7 +585,17 @@ def intervals(model: Model, unknown: np.ndarray, targets: Iterable[int]) -> dict
         lp = {"A_eq": sub[is_eq] if is_eq.any() else None, "b_eq": rhs[rows[is_eq]] if is_eq.any() else None,
               "A_ub": sub[~is_eq] if (~is_eq).any() else None,
               "b_ub": rhs[rows[~is_eq]] if (~is_eq).any() else None, "bounds": (0, None), "method": "highs"}
+        if linprog(np.zeros(len(comp)), **lp).status == 2:  # rounded figures: each relation within its band
+            band = _bands(a[rows], value, model.cells["latent"].to_numpy())
+            lp = {"A_ub": sparse.vstack([sub, -sub[is_eq]]).tocsr(),
+                  "b_ub": np.concatenate([rhs[rows] + band, band[is_eq] - rhs[rows[is_eq]]]),
+                  "bounds": (0, None), "method": "highs"}
         local = {int(c): k for k, c in enumerate(cols[comp])}
+        if needs and joint_above is not None and len(ts) > joint_above:
+            spans = _joint_spans(lp, local, ts, needs, value)
+            if spans is not None:
+                out.update(spans)
+                continue
         for t in ts:
             c = np.zeros(len(comp))
             c[local[t]] = 1.0
@@ -581,6 +603,24 @@ def intervals(model: Model, unknown: np.ndarray, targets: Iterable[int]) -> dict
             out[t] = (lo.fun if lo.status == 0 else -math.inf if lo.status == 3 else math.nan,
                       -hi.fun if hi.status == 0 else math.inf if hi.status == 3 else math.nan)
     return out
+
+
+def _joint_spans(lp: dict, local: Mapping[int, int], targets: list[int], needs: Mapping[int, tuple[float, float]],
+                 value: np.ndarray) -> dict[int, tuple[float, float]] | None:
+    """``intervals`` of a large component from two consistent tables (see there); None when either is missing."""
+    n = len(local)
+    tables = []
+    for side in (1, 0):  # every need's upper value reached, then every need's lower value
+        bounds = np.column_stack([np.zeros(n), np.full(n, np.inf)])
+        for t, reach in needs.items():
+            if t in local:
+                bounds[local[t], 1 - side] = reach[side]
+        res = linprog(np.zeros(n), **{**lp, "bounds": bounds})
+        if res.status != 0:
+            return None
+        tables.append(res.x)
+    return {t: (min(value[t], tables[0][local[t]], tables[1][local[t]]),
+                max(value[t], tables[0][local[t]], tables[1][local[t]])) for t in targets}
 
 
 @dataclass
@@ -593,29 +633,48 @@ class _Component:
     base: np.ndarray
 
 
+ROUNDING = 5e-7  # gold rounds its figures to 6 decimals: each published figure is within this of its true value
+
+
+def _bands(a: sparse.csr_array, value: np.ndarray, latent: np.ndarray) -> np.ndarray:
+    """How far each relation may be from holding exactly: its figures are rounded (``ROUNDING`` per non-latent
+    cell), and a relation without latent cell is off by its true residual (``_check`` bounds it). Without
+    bands, two totals of one latent cell (the region by EPTs and by legal modalities: 209,854,098.42 and
+    209,854,098.419998 h at 1M contracts) make every LP of their component infeasible."""
+    latent = latent.astype(float)
+    exact = (abs(a) @ latent) == 0
+    shown = (abs(a) != 0).astype(float) @ (1.0 - latent)
+    return np.maximum(ROUNDING * shown, np.where(exact, np.abs(a @ value), 0.0))
+
+
 def _component(model: Model, cells: np.ndarray) -> _Component:
     base = model.cells["value"].fillna(0).to_numpy()[cells]
     return _Component(cells, _rows_of(model.eq, cells), _rows_of(model.ub, cells), base)
 
 
-def _move(comp: _Component, cost: np.ndarray, target: int, direction: int, level: float,
-          frozen: np.ndarray | None = None) -> np.ndarray | None:
+def _move(comp: _Component, cost: np.ndarray, target: int | np.ndarray, direction: int,
+          level: float | np.ndarray, frozen: np.ndarray | None = None) -> np.ndarray | None:
     """The cheapest change of the component's cells that keeps every relation and moves ``target`` by at
     least ``level`` in ``direction``: x = base + up - down, cost per unit moved. Returns the amount moved per
-    cell, or None when no such table exists. ``frozen`` cells may not move (they stay published)."""
+    cell, or None when no such table exists. ``frozen`` cells may not move (they stay published).
+    ``target`` and ``level`` may be arrays: one table that moves every target at once (a joint witness)."""
     n = len(comp.cells)
+    targets, levels = np.atleast_1d(target), np.atleast_1d(level).astype(float)
+    k = len(targets)
     cap_up = np.where(frozen, 0.0, np.inf) if frozen is not None else np.full(n, np.inf)
     cap_down = np.where(frozen, 0.0, comp.base) if frozen is not None else comp.base
-    goal = sparse.csr_array(([-direction, direction], ([0, 0], [target, n + target])), shape=(1, 2 * n))
-    need = level * (1 + 1e-6) + 1e-6  # a hair beyond, so that the audit's LP sees it reached
-    need = min(need, comp.base[target]) if direction < 0 else need  # down to zero at most
+    rows = np.concatenate([np.arange(k), np.arange(k)])
+    goal = sparse.csr_array((np.repeat([-direction, direction], k), (rows, np.concatenate([targets, n + targets]))),
+                            shape=(k, 2 * n))
+    need = levels * (1 + 1e-6) + 1e-6  # a hair beyond, so that the audit's LP sees it reached
+    need = np.minimum(need, comp.base[targets]) if direction < 0 else need  # down to zero at most
     a_ub = sparse.vstack([sparse.hstack([comp.ub, -comp.ub]), goal]).tocsr()
-    b_ub = np.concatenate([-(comp.ub @ comp.base), [-need]])
+    b_ub = np.concatenate([-(comp.ub @ comp.base), -need])
     has_eq = comp.eq.shape[0] > 0
     res = linprog(np.concatenate([cost, cost]), A_ub=a_ub, b_ub=b_ub,
                   A_eq=sparse.hstack([comp.eq, -comp.eq]).tocsr() if has_eq else None,
                   b_eq=-(comp.eq @ comp.base) if has_eq else None,
-                  bounds=list(zip(np.zeros(2 * n), np.concatenate([cap_up, cap_down]), strict=True)),
+                  bounds=np.column_stack([np.zeros(2 * n), np.concatenate([cap_up, cap_down])]),
                   method="highs")
     return res.x[:n] + res.x[n:] if res.status == 0 else None
 
@@ -639,19 +698,71 @@ def suppress(model: Model, policy: Policy) -> np.ndarray:
         local = {int(c): k for k, c in enumerate(comp.cells)}
         primaries = sorted((int(c) for c in comp.cells if status[c] == _PRIMARY), key=lambda c: (-value[c], c))
         needs = [(local[c], d, lvl) for c in primaries for d, lvl in ((1, upper[c]), (-1, lower[c])) if lvl > 0]
+        if len(needs) > policy.joint_above and _joint(comp, status, latent, needs, cost):
+            continue
         witnesses = []  # for each need, a table reaching it that moves hidden cells only
         for k, direction, level in needs:
             hidden = (status[comp.cells] != _PUBLISHED) | latent[comp.cells]
             moved = _move(comp, np.where(hidden, _FREE, cost[comp.cells]), k, direction, level)
             if moved is None:
                 raise ValueError(f"cell {cells.iloc[comp.cells[k]].to_dict()} cannot be protected")
-            status[comp.cells[(moved > _MOVED) & ~hidden]] = _SECONDARY
+            status[comp.cells[_moved(moved, comp.base) & ~hidden]] = _SECONDARY
             witnesses.append(moved)
         _cleanup(comp, status, latent, needs, witnesses, cost, policy.cleanup_budget)
     return status
 
 
-_MOVED = 1e-7  # a cell moved by less than this in a witness table did not move
+_MOVED = 1e-7  # a cell moved by less than this (relative to its value when above 1) in a witness did not move
+_JOINT_CLEANUP_LPS = 50  # joint LPs allowed per component to publish back unneeded secondary cells
+
+
+def _moved(moved: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Cells a witness really moves: the solver's tolerances move a cell of millions by a few 1e-6."""
+    return moved > _MOVED * np.maximum(1.0, np.abs(base))
+
+
+def _joint(comp: _Component, status: np.ndarray, latent: np.ndarray, needs: list, cost: np.ndarray) -> bool:
+    """Suppression for a component with many needs (the extended DECP: one cell per contract): instead of one
+    LP per need, one witness per direction moves every primary cell at once; the published cells it moves
+    become secondary. Each need then has a witness (the joint table reaches it), so the protection holds;
+    the cells hidden may be more than the per-need heuristic would hide. Then each secondary cell, most
+    costly first, is published back when the joint witnesses can do without it (at most
+    ``_JOINT_CLEANUP_LPS`` LPs). False (nothing changed) when no joint witness exists: the caller goes need
+    by need."""
+    by_direction = {d: ([k for k, dd, _ in needs if dd == d], [lvl for _, dd, lvl in needs if dd == d])
+                    for d in (1, -1)}
+    before = status.copy()
+    witnesses = {}
+    for d, (targets, levels) in by_direction.items():
+        if not targets:
+            continue
+        hidden = (status[comp.cells] != _PUBLISHED) | latent[comp.cells]
+        moved = _move(comp, np.where(hidden, _FREE, cost[comp.cells]), np.array(targets), d, np.array(levels))
+        if moved is None:
+            status[:] = before
+            return False
+        status[comp.cells[_moved(moved, comp.base) & ~hidden]] = _SECONDARY
+        witnesses[d] = moved
+    local = {int(c): k for k, c in enumerate(comp.cells)}
+    unit, budget = np.ones(len(comp.cells)), _JOINT_CLEANUP_LPS
+    for c in sorted((int(c) for c in comp.cells if status[c] == _SECONDARY), key=lambda c: (-cost[c], c)):
+        k = local[c]
+        touched = [d for d, w in witnesses.items() if w[k] > _MOVED * max(1.0, comp.base[k])]
+        if len(touched) > budget:
+            break
+        budget -= len(touched)
+        status[c] = _PUBLISHED
+        frozen = (status[comp.cells] == _PUBLISHED) & ~latent[comp.cells]
+        found = {}
+        for d in touched:
+            if (moved := _move(comp, unit, np.array(by_direction[d][0]), d, np.array(by_direction[d][1]),
+                               frozen)) is None:
+                status[c] = _SECONDARY
+                break
+            found[d] = moved
+        else:
+            witnesses.update(found)
+    return True
 _FREE = 1e-3  # cost per unit of moving a hidden cell: almost free, but witnesses move few of them
 
 
@@ -665,7 +776,8 @@ def _cleanup(comp: _Component, status: np.ndarray, latent: np.ndarray, needs: li
     local = {int(c): k for k, c in enumerate(comp.cells)}
     unit = np.ones(len(comp.cells))
     for c in sorted((int(c) for c in comp.cells if status[c] == _SECONDARY), key=lambda c: (-cost[c], c)):
-        touched = [i for i, w in enumerate(witnesses) if w[local[c]] > _MOVED]
+        k = local[c]
+        touched = [i for i, w in enumerate(witnesses) if w[k] > _MOVED * max(1.0, comp.base[k])]
         if len(touched) > budget:
             return
         budget -= len(touched)
@@ -787,18 +899,21 @@ def audit(frames: Mapping[str, pd.DataFrame], published: Mapping[str, pd.DataFra
     report = refs[(~refs["shown"] & refs["value"].notna()) | refs["primary"]].copy()
     targets = np.unique(report.loc[~report["shown"], "cell"].to_numpy())
     targets = targets[unknown[targets]]
-    bounds = intervals(model, unknown, targets) if len(targets) else {}
     value = report["value"].to_numpy()
     cell = report["cell"].to_numpy()
+    lpl_cell, upl_cell = cells["lower_level"].to_numpy(), cells["upper_level"].to_numpy()
+    slack = 1e-6 * np.maximum(1.0, np.abs(value))  # how near a bound counts as reaching it (solver tolerances)
+    needs = {int(c): (v - lpl_cell[c] + e, v + upl_cell[c] - e)
+             for c, v, e, p in zip(cell, value, slack, report["primary"], strict=True) if p and unknown[c]}
+    bounds = intervals(model, unknown, targets, needs, policy.joint_above) if len(targets) else {}
     report["lower"] = [bounds.get(c, (v, v))[0] for c, v in zip(cell, value, strict=True)]
     report["upper"] = [bounds.get(c, (v, v))[1] for c, v in zip(cell, value, strict=True)]
     primary = report["primary"].to_numpy()
-    lpl = np.where(primary, cells["lower_level"].to_numpy()[cell], 0.0)
-    upl = np.where(primary, cells["upper_level"].to_numpy()[cell], 0.0)
+    lpl = np.where(primary, lpl_cell[cell], 0.0)
+    upl = np.where(primary, upl_cell[cell], 0.0)
     report["need_lower"], report["need_upper"] = value - lpl, value + upl
     report["required"] = lpl + upl
     report["width"] = report["upper"] - report["lower"]
-    slack = 1e-6 * np.maximum(1.0, np.abs(value))
     report["ok"] = ~primary | ((report["lower"] <= report["need_lower"] + slack)
                                & (report["upper"] >= report["need_upper"] - slack))
     report["status"] = np.where(primary, PRIMARY, SECONDARY)

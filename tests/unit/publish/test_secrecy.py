@@ -3,6 +3,7 @@ several tables at once, and the attacker audit. Expected values are worked out b
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -497,3 +498,41 @@ def test_components_link_the_columns_a_relation_holds_and_scale_with_the_relatio
     total = sparse.csr_array((np.ones(n), (np.zeros(n, dtype=int), np.arange(n))), shape=(1, n))
     labels = s._components(total, n)
     assert len(labels) == n and set(labels.tolist()) == {0}
+
+
+def test_joint_witnesses_for_components_with_many_needs(policy):
+    # ``joint_above`` = 0: every component goes the joint way (the extended DECP at 1M contracts has 136,629
+    # primary cells in two components; one LP per need did not finish). One table moving both primaries up
+    # (T2 Q2 and T3 Q3 by 5 persons) and one moving both down (-3 and -2) need the same cells as one LP per
+    # need (test above): the down move is not a rectangle (-3 and -2), so a third quarter (Q4, cheapest).
+    joint = dataclasses.replace(policy, joint_above=0)
+    frames, linked = _frames(), _linked("ept", "dep", "region")
+    one_by_one = s.protect(frames, linked, policy).figures
+    together = s.protect(frames, linked, joint).figures
+    hidden = lambda f: set(f.dropna(subset=["status"])[["table", "column", "key", "status"]].itertuples(index=False))  # noqa: E731
+    assert hidden(together) == hidden(one_by_one) and len(hidden(together)) == 10
+    # The audit's joint path: both tables exist, so every primary reaches its needs (T2 Q2 persons: 3 - 3 and
+    # 3 + 5 = 8), inside the exact interval [0, 12] of the per-target LPs.
+    report = s.audit(frames, s.protect(frames, linked, joint).frames, linked, joint)
+    assert report["ok"].all()
+    lower, upper = _row(report, ("T2", "2024-T2"))[["lower", "upper"]]
+    assert 0.0 <= lower <= 1e-5 and 8.0 - 1e-5 <= upper <= 12.0 + 1e-5  # (within the audit's tolerance)
+    # Primary suppression only: no table reaches the needs jointly, the per-target LPs say why (T2 Q2 = 3).
+    naive = s.audit(frames, _naive(frames), linked, joint)
+    assert not naive["ok"].all()
+    assert tuple(_row(naive, ("T2", "2024-T2"))[["lower", "upper"]]) == pytest.approx((3.0, 3.0))
+
+
+def test_intervals_when_rounded_totals_cannot_meet_exactly():
+    # A latent region total R = EPT A + EPT B = modality M1 + modality M2 (all four published, rounded to
+    # 6 decimals as gold does): 10.000001 + 20 = 30.000001 but 15 + 15.000002 = 30.000002, so no table meets
+    # both exactly (at 1M contracts: 209,854,098.42 vs 209,854,098.419998 h; every LP was infeasible). A hidden
+    # cell C <= R is then bounded within the relations' rounding bands: [0, ~30], not unknown (NaN).
+    cells = pd.DataFrame({"value": [np.nan, 10.000001, 20.0, 15.0, 15.000002, 4.0],
+                          "latent": [True, False, False, False, False, False]})
+    eq = s.sparse.csr_array(np.array([[-1.0, 1, 1, 0, 0, 0], [-1.0, 0, 0, 1, 1, 0]]))
+    ub = s.sparse.csr_array(np.array([[-1.0, 0, 0, 0, 0, 1]]))
+    model = s.Model(cells, pd.DataFrame(), eq, ub)
+    unknown = np.array([True, False, False, False, False, True])
+    lower, upper = s.intervals(model, unknown, [5])[5]
+    assert lower == pytest.approx(0.0, abs=1e-9) and upper == pytest.approx(30.0, abs=1e-5)
