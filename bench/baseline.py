@@ -18,7 +18,9 @@ import pandas as pd
 from duckdb.sqltypes import VARCHAR
 
 from jobs.core.privacy import birth_date_iso, person_link_key
+from jobs.gold.indicators import GP_OBJECTIVE_TOLERANCE_HOURS
 from jobs.ingest.decp_records import parse_document
+from jobs.silver.decp_normalize import normalize_titulaires
 from schemas import rules
 from schemas.referential import REFERENTIAL_DIR, mapping
 
@@ -34,11 +36,21 @@ COMPARED = {
     "heures_insertion": (["mois", "departement", "ept", "modalite_code", "type_marche_code", "categorie_acheteur",
                           "grand_projet"], ["heures_realisees", "n_personnes", "n_contrats", "heures_objectif",
                                             "n_operations"]),
+    "charte_grand_paris": (["maitre_ouvrage", "operation", "programme"],
+                           ["n_marches", "montant_ht", "heures_travaillees_prevues", "heures_insertion_objectif",
+                            "heures_insertion_objectif_charte", "heures_insertion_objectif_declare",
+                            "n_marches_objectif_ecart", "n_marches_objectif_sous_charte",
+                            "n_marches_objectif_declare_seul", "n_marches_sans_objectif", "heures_realisees",
+                            "n_personnes", "montant_tpe_pme"]),
+    "contrats_insertion_par_type": (["annee", "type_contrat", "modalite_realisation"], ["n_contrats", "n_personnes"]),
+    "structures_inclusion": (["indicateur", "annee", "departement", "famille", "type_structure"],
+                             ["valeur", "population"]),
     "marches_clauses": (["annee", "type_marche", "procedure", "categorie_acheteur", "departement",
                          "consideration_sociale"], ["n_marches", "montant", "n_marches_montant_exclu"]),
 }
 FAMILIES = {"marches": ["marches_par_mois_departement", "part_marches_consideration_sociale", "marches_clauses"],
-            "heures": ["heures_insertion_par_mois", "heures_insertion"]}
+            "heures": ["heures_insertion_par_mois", "heures_insertion", "charte_grand_paris",
+                       "contrats_insertion_par_type", "structures_inclusion"]}
 
 
 @dataclass
@@ -55,6 +67,57 @@ def xml_to_jsonl(inbox: Path, out: Path) -> int:
         for path in sorted((inbox / "decp").glob("*.xml")):
             for rec in parse_document(path.read_bytes()):
                 f.write(json.dumps({"decp_format": rec.decp_format, "rec": rec.record_json}, ensure_ascii=False) + "\n")
+                n += 1
+    return n
+
+
+GRAND_PARIS_COLUMNS = ("maitre_ouvrage", "operation", "programme", "acheteur_siret", "marche_id", "objet",
+                       "titulaire_siret", "titulaire_nom", "montant_ht", "date_notification",
+                       "heures_travaillees_prevues", "objectif_insertion_pct", "heures_insertion_objectif",
+                       "engagement_tpe_pme_pct", "montant_tpe_pme")
+
+
+def grand_paris_csv(inbox: Path, out: Path) -> int:
+    """DuckDB reads no XLSX: the Grand Paris owners' files (XLSX or CSV, each its own dialect) as one UTF-8 CSV,
+    rows read by the pipeline's own reader (columns in the contract's order), with the file's name."""
+    import csv
+
+    from jobs.ingest.tabular import TabularFile
+
+    n = 0
+    with out.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["fichier", "ligne", *GRAND_PARIS_COLUMNS])
+        for path in sorted((inbox / "grand_paris").glob("*")):
+            rows = TabularFile(lambda path=path: path.open("rb")).rows()
+            next(rows, None)  # the header
+            for line, row in enumerate(rows):
+                w.writerow([path.name, line, *(row + [None] * len(GRAND_PARIS_COLUMNS))[:len(GRAND_PARIS_COLUMNS)]])
+                n += 1
+    return n
+
+
+def structures_csv(inbox: Path, out: Path) -> int:
+    """The structure registers (CSV or XLSX, headers named as the source's contract allows) as one UTF-8 CSV:
+    SIRET, kind and département by the contract's own header mapping, with the file's name."""
+    import csv
+
+    from jobs.ingest.tabular import TabularFile
+    from schemas.sources import source_contract
+
+    contract = source_contract("structures")
+    entity = contract.entities["structures"]
+    n = 0
+    with out.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["fichier", "ligne", "siret", "type_structure", "departement"])
+        for path in sorted((inbox / "structures").glob("*")):
+            rows = TabularFile(lambda path=path: path.open("rb")).rows()
+            headers = [h or "" for h in next(rows, [])]
+            at = {c.name: i for i, c in contract.header_map(entity, headers, None)[0].items()}
+            for line, row in enumerate(rows):
+                w.writerow([path.name, line, *(row[at[c]] if c in at and at[c] < len(row) else None
+                                         for c in ("siret", "type_structure", "departement"))])
                 n += 1
     return n
 
@@ -83,7 +146,8 @@ def sql_params() -> dict[str, str]:
             "montant_min": repr(rules.MONTANT_MIN_EUR), "montant_max": repr(rules.MONTANT_MAX_EUR),
             "placeholder_prefixes": ", ".join(f"'{p}'" for p in rules.MONTANT_PLACEHOLDER_PREFIXES),
             "repeated_digits": str(rules.MONTANT_REPEATED_DIGITS),
-            "repeated_run_above": repr(rules.MONTANT_REPEATED_RUN_ABOVE_EUR)}
+            "repeated_run_above": repr(rules.MONTANT_REPEATED_RUN_ABOVE_EUR),
+            "objective_tolerance": repr(GP_OBJECTIVE_TOLERANCE_HOURS)}
 
 
 def run_baseline(inbox: Path, work: Path, today: date, families: tuple[str, ...] = tuple(FAMILIES),
@@ -95,10 +159,20 @@ def run_baseline(inbox: Path, work: Path, today: date, families: tuple[str, ...]
     xml_jsonl = work / "decp_xml.jsonl"
     xml_to_jsonl(inbox, xml_jsonl)
     per_family["xml_to_json"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    grand_paris = work / "grand_paris.csv"
+    grand_paris_csv(inbox, grand_paris)
+    structures = work / "structures.csv"
+    structures_csv(inbox, structures)
+    per_family["xlsx_to_csv"] = time.perf_counter() - t0
     con = duckdb.connect(config={"threads": threads})
     con.execute("SET enable_progress_bar = false")
     # Labels are matched by the referential's own matcher (one normaliser, decision 121), not re-implemented.
     con.create_function("code_of", lambda name, label: mapping(name).canonical(label), [VARCHAR, VARCHAR], VARCHAR,
+                        null_handling="special")
+    # Titulaires (many shapes) as the project's normaliser reads them: their identifiers, in order.
+    con.create_function("titulaire_ids", lambda block: json.dumps(
+        [t["id"] for t in normalize_titulaires(json.loads(block))[0]] if block else []), [VARCHAR], VARCHAR,
                         null_handling="special")
     # Persons are linked across facilitators by the project's own key; which persons are one does not depend
     # on the HMAC key (zeros here).
@@ -108,6 +182,7 @@ def run_baseline(inbox: Path, work: Path, today: date, families: tuple[str, ...]
     exports = facilitators_view(inbox, work) if "heures" in families else inbox / "facilitateurs"
     params = {"decp_json": str(inbox / "decp" / "*.json"), "decp_xml_jsonl": str(xml_jsonl),
               "today": today.isoformat(), "facilitateurs": str(exports), "sirene": str(inbox / "sirene"),
+              "grand_paris": str(grand_paris), "structures": str(structures),
               **sql_params()}
     tables: dict[str, pd.DataFrame] = {}
     for family in families:
@@ -123,10 +198,22 @@ def run_baseline(inbox: Path, work: Path, today: date, families: tuple[str, ...]
     return BaselineResult(time.perf_counter() - started, per_family, tables)
 
 
+def _key(v) -> str:
+    """A key as text: 2023 and 2023.0 (a year column with nulls) are one key, a day is its ISO date whether
+    read as a date or a timestamp, None and NaN are one (missing) key."""
+    if v is None or v != v:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if hasattr(v, "isoformat"):
+        return v.isoformat()[:10] if str(v).endswith("00:00:00") or len(v.isoformat()) == 10 else v.isoformat()
+    return str(v)
+
+
 def _normalise(df: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataFrame:
     out = df[keys + values].copy()
     for k in keys:
-        out[k] = out[k].astype(str)
+        out[k] = out[k].map(_key)
     return out.sort_values(keys).reset_index(drop=True)
 
 

@@ -147,7 +147,6 @@ def settings_for(base, root: Path):
 
 
 def bench_scale(label: str, n: int, args, sampler: Sampler) -> dict:
-    from bench.baseline import FAMILIES, compare, gold_frames, run_baseline
     from generator.core import generate_all
     from jobs.core.settings import Settings
     from jobs.core.spark import get_spark
@@ -181,14 +180,7 @@ def bench_scale(label: str, n: int, args, sampler: Sampler) -> dict:
     save = partial(result, label)
 
     def duckdb_baseline() -> None:
-        with measured(sampler) as m:
-            baseline = run_baseline(data, work / "duckdb", today)
-        result["baseline"] = {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_mib": m.peak_rss_mib,
-                              "seconds_per_family": {k: round(v, 2) for k, v in baseline.seconds_per_family.items()},
-                              "families": list(FAMILIES), "tables": sorted(baseline.tables),
-                              "range": f"{args.start} to {last} (all of it)"}
-        result["_baseline_tables"] = baseline.tables
-        print(f"[bench {label}] duckdb: {m.wall_s} s", flush=True)
+        duckdb_into(result, data, work, today, sampler, f"{args.start} to {last} (all of it)")
         save("baseline")
 
     if args.baseline_first:  # a long run stopped midway still has its DuckDB figure
@@ -204,13 +196,7 @@ def bench_scale(label: str, n: int, args, sampler: Sampler) -> dict:
     print(f"[bench {label}] month {last} on top: {result['monthly_next_month']['total']}", flush=True)
     if "baseline" not in result:
         duckdb_baseline()
-    tables = result.pop("_baseline_tables")
-    gold = gold_frames(spark, lake, sorted(tables))
-    result["equality"] = [compare(tables[t], gold[t], t) for t in sorted(tables)]
-    result["baseline_equal"] = all(c["equal"] for c in result["equality"])
-    wall = result["baseline"]["wall_s"]
-    result["ratio_pipeline_to_duckdb"] = round(result["bulk"]["total"]["wall_s"] / wall, 2) if wall else None
-    print(f"[bench {label}] equal to gold: {result['baseline_equal']}", flush=True)
+    equality_into(result, spark, lake)
 
     if label in args.monthly:
         one = settings_for(base, work / "first_month")
@@ -228,6 +214,49 @@ def bench_scale(label: str, n: int, args, sampler: Sampler) -> dict:
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def duckdb_into(result: dict, data: Path, work: Path, today: date, sampler: Sampler, span: str) -> None:
+    """The DuckDB baseline on the generated files, measured, into ``result`` (its tables under a private key)."""
+    from bench.baseline import FAMILIES, run_baseline
+
+    with measured(sampler) as m:
+        baseline = run_baseline(data, work / "duckdb", today)
+    result["baseline"] = {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_mib": m.peak_rss_mib,
+                          "seconds_per_family": {k: round(v, 2) for k, v in baseline.seconds_per_family.items()},
+                          "families": list(FAMILIES), "tables": sorted(baseline.tables), "range": span}
+    result["_baseline_tables"] = baseline.tables
+    print(f"[bench {result['scale']}] duckdb: {m.wall_s} s", flush=True)
+
+
+def equality_into(result: dict, spark, lake) -> None:
+    """The baseline's tables against the lake's gold tables, cell by cell, and the bulk-to-DuckDB ratio."""
+    from bench.baseline import compare, gold_frames
+
+    tables = result.pop("_baseline_tables")
+    gold = gold_frames(spark, lake, sorted(tables))
+    result["equality"] = [compare(tables[t], gold[t], t) for t in sorted(tables)]
+    result["baseline_equal"] = all(c["equal"] for c in result["equality"])
+    wall = result["baseline"]["wall_s"]
+    result["ratio_pipeline_to_duckdb"] = round(result["bulk"]["total"]["wall_s"] / wall, 2) if wall else None
+    print(f"[bench {result['scale']}] equal to gold: {result['baseline_equal']}", flush=True)
+
+
+def baseline_again(path: Path, args, sampler: Sampler) -> None:
+    """``--baseline-again``: the DuckDB baseline and its comparison run again on a result's kept data and lake
+    (``--keep``), e.g. once the baseline computes more tables; the result file is updated in place."""
+    from jobs.core.settings import Settings
+    from jobs.core.spark import get_spark
+
+    result = json.loads(path.read_text(encoding="utf-8"))
+    work = Path(args.work_dir) / result["scale"]
+    lake = settings_for(Settings.from_env(), work / "lake")
+    today = date.fromisoformat(result["started_at"][:10])
+    duckdb_into(result, work / "data", work, today, sampler, result["baseline"]["range"])
+    equality_into(result, get_spark(lake), lake)
+    result["baseline"]["run_again_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    path.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+    print(f"[bench {result['scale']}] written {path}", flush=True)
 
 
 def _jvm_heap(spark, reset: bool = False) -> tuple[int, int]:
@@ -384,7 +413,14 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="rebuild the chart and table from the results")
     parser.add_argument("--results", default=str(RESULTS_DIR),
                         help="with --report-only: the folder of result files to print (e.g. an earlier run's)")
+    parser.add_argument("--baseline-again", metavar="RESULT",
+                        help="run the DuckDB baseline and its comparison again on a result file's kept data and lake")
     args = parser.parse_args()
+    if args.baseline_again:
+        sampler = Sampler()
+        baseline_again(Path(args.baseline_again), args, sampler)
+        sampler.stop()
+        return
     if args.report_only:
         results = latest_results(Path(args.results))
         if Path(args.results).resolve() == RESULTS_DIR.resolve():

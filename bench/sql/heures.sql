@@ -31,7 +31,7 @@ CREATE OR REPLACE MACRO siret_ok(s) AS
 
 -- One read per dialect group (encoding and separator are per call); facilitator = the file name's prefix.
 CREATE OR REPLACE TEMP TABLE contrats_raw AS
-SELECT regexp_extract(filename, '(clause\d+)_contrats', 1) AS facilitateur, * EXCLUDE (filename) FROM (
+SELECT regexp_extract(filename, '(clause\d+)_contrats', 1) AS facilitateur, filename AS fichier, * EXCLUDE (filename) FROM (
     SELECT * FROM read_csv(['{facilitateurs}/clause75_contrats_*.csv'], delim = ';', encoding = 'utf-8', header = true,
                            all_varchar = true, filename = true, auto_detect = false,
                            columns = {'contrat_id': 'VARCHAR', 'participant_id': 'VARCHAR', 'marche_id': 'VARCHAR', 'entreprise_siret': 'VARCHAR', 'realisation': 'VARCHAR', 'type_contrat': 'VARCHAR', 'date_debut': 'VARCHAR', 'date_fin': 'VARCHAR'})
@@ -175,12 +175,14 @@ SELECT facilitateur || ':' || trim(participant_id) AS participant_key,
 FROM participants_raw WHERE txt(participant_id) IS NOT NULL
 QUALIFY row_number() OVER (PARTITION BY participant_key ORDER BY regexp_extract(fichier, '[^/]*$') DESC) = 1;
 
--- silver/contrats_insertion: valid contracts, one per key (exports do not repeat a contract here).
+-- silver/contrats_insertion: valid contracts, the latest export of each, with their person.
 CREATE OR REPLACE TEMP TABLE contrats AS
 SELECT facilitateur || ':' || txt(contrat_id) AS contrat_key, facilitateur || ':' || txt(marche_id) AS operation_key,
        coalesce(l.person_key, facilitateur || ':' || trim(participant_id)) AS person_key,
        regexp_replace(entreprise_siret, '[\s.]', '', 'g') AS entreprise_siret,
        fr_or_iso_date(date_debut) AS date_debut, fr_or_iso_date(date_fin) AS date_fin,
+       coalesce(code_of('contract_types', type_contrat), 'INCONNU') AS type_contrat,
+       coalesce(code_of('realisation_modalities', realisation), 'INCONNU') AS modalite_realisation,
        date_trunc('month', fr_or_iso_date(date_debut))::DATE AS debut_mois,
        date_trunc('month', fr_or_iso_date(date_fin))::DATE AS fin_mois
 FROM contrats_raw LEFT JOIN liens l ON l.participant_key = facilitateur || ':' || trim(participant_id)
@@ -188,7 +190,7 @@ WHERE txt(contrat_id) IS NOT NULL AND txt(participant_id) IS NOT NULL
   AND siret_ok(regexp_replace(entreprise_siret, '[\s.]', '', 'g'))
   AND fr_or_iso_date(date_debut) BETWEEN DATE '1990-01-01' AND DATE '{today}' + INTERVAL 366 DAY
   AND (fr_or_iso_date(date_fin) IS NULL OR fr_or_iso_date(date_fin) >= fr_or_iso_date(date_debut))
-QUALIFY row_number() OVER (PARTITION BY contrat_key) = 1;
+QUALIFY row_number() OVER (PARTITION BY contrat_key ORDER BY regexp_extract(fichier, '[^/]*$') DESC) = 1;
 
 -- valid hour lines: a known contract of a known operation, inside both, 0-300 h.
 CREATE OR REPLACE TEMP TABLE lignes AS
@@ -242,3 +244,95 @@ SELECT mois, departement, ept, modalite_code, type_marche_code, categorie_achete
        coalesce(n_operations, 0) AS n_operations
 FROM realises FULL OUTER JOIN cibles
      USING (mois, departement, ept, modalite_code, type_marche_code, categorie_acheteur, grand_projet);
+
+-- gold/charte_grand_paris: per Grand Paris contract (silver/grand_paris_contrats: the buyer SIRET and contract
+-- id present, a valid SIRET, an amount within bounds, a notification date; the latest file of a contract), the
+-- hours and persons of the operations naming it (buyer SIRET + DECP id), the charter's objective (its rate at
+-- notification x worked hours planned) against the declared one; then per owner, operation and programme.
+CREATE OR REPLACE TEMP TABLE charter_rates AS
+SELECT TRY_CAST(date_debut AS DATE) AS date_debut, TRY_CAST(date_fin AS DATE) AS date_fin,
+       CAST(taux_heures_insertion AS DOUBLE) AS taux
+FROM read_csv('{referential}/grand_paris_charter.csv', all_varchar = true);
+CREATE OR REPLACE TEMP TABLE gp AS
+WITH g AS (
+    SELECT *, regexp_replace(acheteur_siret, '[\s.]', '', 'g') AS siret, trim(marche_id) AS mid,
+           decimal_of(montant_ht) AS montant, fr_or_iso_date(date_notification) AS notification
+    FROM read_csv('{grand_paris}', all_varchar = true, header = true))
+SELECT maitre_ouvrage, operation, programme, siret || mid AS decp_uid, montant AS montant_ht, notification,
+       decimal_of(heures_travaillees_prevues) AS heures_travaillees_prevues,
+       decimal_of(heures_insertion_objectif) AS declare, decimal_of(montant_tpe_pme) AS montant_tpe_pme
+FROM g
+WHERE txt(marche_id) IS NOT NULL AND txt(acheteur_siret) IS NOT NULL AND siret_ok(siret)
+  AND montant BETWEEN {montant_min} AND {montant_max}
+  AND notification BETWEEN DATE '1990-01-01' AND DATE '{today}'
+QUALIFY row_number() OVER (PARTITION BY decp_uid ORDER BY fichier DESC, CAST(ligne AS INTEGER) DESC) = 1;
+CREATE OR REPLACE TEMP TABLE gp_contrats AS
+WITH per_op AS (
+    SELECT c.operation_key, sum(h.heures) AS heures, count(DISTINCT c.person_key) AS n_personnes
+    FROM heures h JOIN contrats c USING (contrat_key) GROUP BY ALL),
+per_uid AS (
+    SELECT o.siret || o.decp_id AS decp_uid, sum(p.heures) AS heures_realisees, sum(p.n_personnes) AS n_personnes
+    FROM per_op p JOIN operations o USING (operation_key) GROUP BY ALL)
+SELECT g.*, coalesce(u.heures_realisees, 0) AS heures_realisees, coalesce(u.n_personnes, 0) AS n_personnes,
+       (SELECT taux FROM charter_rates r WHERE g.notification IS NOT NULL
+          AND (r.date_debut IS NULL OR g.notification >= r.date_debut)
+          AND (r.date_fin IS NULL OR g.notification <= r.date_fin)) * g.heures_travaillees_prevues AS charte
+FROM gp g LEFT JOIN per_uid u USING (decp_uid);
+CREATE OR REPLACE TEMP TABLE result_charte_grand_paris AS
+SELECT maitre_ouvrage, operation, programme, count(*) AS n_marches, round(sum(montant_ht), 6) AS montant_ht,
+       round(sum(heures_travaillees_prevues), 6) AS heures_travaillees_prevues,
+       round(sum(coalesce(charte, declare)), 6) AS heures_insertion_objectif,
+       round(sum(charte), 6) AS heures_insertion_objectif_charte,
+       round(sum(declare), 6) AS heures_insertion_objectif_declare,
+       count(*) FILTER (WHERE abs(declare - charte) > {objective_tolerance}) AS n_marches_objectif_ecart,
+       count(*) FILTER (WHERE declare < charte - {objective_tolerance}) AS n_marches_objectif_sous_charte,
+       count(*) FILTER (WHERE charte IS NULL AND declare IS NOT NULL) AS n_marches_objectif_declare_seul,
+       count(*) FILTER (WHERE coalesce(charte, declare) IS NULL) AS n_marches_sans_objectif,
+       round(sum(heures_realisees), 6) AS heures_realisees, sum(n_personnes) AS n_personnes,
+       round(sum(montant_tpe_pme), 6) AS montant_tpe_pme
+FROM gp_contrats GROUP BY ALL;
+
+-- gold/contrats_insertion_par_type: insertion contracts and distinct persons by start year x contract type x
+-- realisation mode.
+CREATE OR REPLACE TEMP TABLE result_contrats_insertion_par_type AS
+SELECT year(date_debut) AS annee, type_contrat, modalite_realisation, count(*) AS n_contrats,
+       count(DISTINCT person_key) AS n_personnes
+FROM contrats GROUP BY ALL;
+
+-- gold/structures_inclusion: structures present by département x family x kind (silver/structures: a valid
+-- SIRET, a known kind, the latest listing of a SIRET); per year, the share of the contracts' amounts whose
+-- titulaire is a structure (by SIRET, else SIREN; titulaires as the project's normaliser reads them, the UDF
+-- titulaire_ids; each titulaire holds amount / number of titulaires) and of the insertion hours whose employer
+-- (SIREN) is one.
+CREATE OR REPLACE TEMP TABLE kinds AS
+SELECT code, family FROM read_csv('{referential}/structure_kinds.csv', all_varchar = true);
+CREATE OR REPLACE TEMP TABLE structures AS
+SELECT regexp_replace(siret, '[\s.]', '', 'g') AS siret, k.code AS kind, k.family AS famille, txt(departement) AS departement
+FROM read_csv('{structures}', all_varchar = true, header = true) r
+LEFT JOIN kinds k ON k.code = code_of('structure_kinds', r.type_structure)
+WHERE siret_ok(regexp_replace(siret, '[\s.]', '', 'g')) AND (txt(r.type_structure) IS NULL OR k.code IS NOT NULL)
+QUALIFY row_number() OVER (PARTITION BY regexp_replace(siret, '[\s.]', '', 'g')
+                           ORDER BY fichier DESC, CAST(ligne AS INTEGER) DESC) = 1;
+CREATE OR REPLACE TEMP TABLE titulaires AS
+SELECT uid, year(date_notification) AS annee, montant / len(ids) AS montant_part, unnest(ids) AS titulaire_id
+FROM (SELECT uid, date_notification, montant, from_json(titulaire_ids(CAST(rec -> '$.titulaires' AS VARCHAR)), '["VARCHAR"]') AS ids FROM marches)
+WHERE len(ids) > 0;
+CREATE OR REPLACE TEMP TABLE result_structures_inclusion AS
+SELECT 'presence' AS indicateur, NULL::INTEGER AS annee, coalesce(departement, 'NON_VENTILE') AS departement,
+       coalesce(famille, 'INCONNU') AS famille, coalesce(kind, 'INCONNU') AS type_structure,
+       count(*)::DOUBLE AS valeur, count(*) AS population
+FROM structures GROUP BY ALL
+UNION ALL
+SELECT 'part_montant_titulaires', annee, 'IDF', 'TOUTES', 'TOUS',
+       round(sum(CASE WHEN s THEN montant_part ELSE 0 END) / sum(montant_part), 6),
+       count(DISTINCT uid) FILTER (WHERE s)
+FROM (SELECT t.*, t.titulaire_id IN (SELECT siret FROM structures)
+                  OR t.titulaire_id[1:9] IN (SELECT siret[1:9] FROM structures) AS s FROM titulaires t)
+GROUP BY ALL
+UNION ALL
+SELECT 'part_heures_employeurs', year(h.mois), 'IDF', 'TOUTES', 'TOUS',
+       round(sum(CASE WHEN s THEN h.heures ELSE 0 END) / sum(h.heures), 6),
+       count(DISTINCT c.person_key) FILTER (WHERE s)
+FROM heures h JOIN (SELECT *, entreprise_siret[1:9] IN (SELECT siret[1:9] FROM structures) AS s FROM contrats) c
+     USING (contrat_key)
+GROUP BY ALL;
