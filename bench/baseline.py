@@ -18,6 +18,7 @@ import pandas as pd
 from duckdb.sqltypes import VARCHAR
 
 from jobs.core.privacy import birth_date_iso, person_link_key
+from jobs.core.settings import Settings
 from jobs.gold.indicators import GP_OBJECTIVE_TOLERANCE_HOURS
 from jobs.ingest.decp_records import parse_document
 from jobs.silver.decp_normalize import normalize_titulaires
@@ -45,12 +46,16 @@ COMPARED = {
     "contrats_insertion_par_type": (["annee", "type_contrat", "modalite_realisation"], ["n_contrats", "n_personnes"]),
     "structures_inclusion": (["indicateur", "annee", "departement", "famille", "type_structure"],
                              ["valeur", "population"]),
+    "sorties_6_mois": (["annee"], ["n_sorties", "n_reponses", "non_reponse", "emploi_durable", "emploi_transition",
+                                   "sortie_positive", "autre"]),
+    "beneficiaires": (["annee", "dimension", "valeur"], ["n_personnes"]),
     "marches_clauses": (["annee", "type_marche", "procedure", "categorie_acheteur", "departement",
                          "consideration_sociale"], ["n_marches", "montant", "n_marches_montant_exclu"]),
 }
 FAMILIES = {"marches": ["marches_par_mois_departement", "part_marches_consideration_sociale", "marches_clauses"],
             "heures": ["heures_insertion_par_mois", "heures_insertion", "charte_grand_paris",
-                       "contrats_insertion_par_type", "structures_inclusion"]}
+                       "contrats_insertion_par_type", "structures_inclusion", "sorties_6_mois",
+                       "beneficiaires"]}
 
 
 @dataclass
@@ -140,6 +145,7 @@ def facilitators_view(inbox: Path, work: Path) -> Path:
 
 
 def sql_params() -> dict[str, str]:
+    settings = Settings.from_env()
     """Parameters of the SQL that come from the project itself: the referential folder and the amount rules
     (``schemas/rules.py``), so the baseline re-implements the rules without copying their values."""
     return {"referential": str(REFERENTIAL_DIR),
@@ -147,7 +153,9 @@ def sql_params() -> dict[str, str]:
             "placeholder_prefixes": ", ".join(f"'{p}'" for p in rules.MONTANT_PLACEHOLDER_PREFIXES),
             "repeated_digits": str(rules.MONTANT_REPEATED_DIGITS),
             "repeated_run_above": repr(rules.MONTANT_REPEATED_RUN_ABOVE_EUR),
-            "objective_tolerance": repr(GP_OBJECTIVE_TOLERANCE_HOURS)}
+            "objective_tolerance": repr(GP_OBJECTIVE_TOLERANCE_HOURS),
+            "window_lo": str(settings.outcome_window_months[0]), "window_hi": str(settings.outcome_window_months[1]),
+            "target": str(settings.outcome_months)}
 
 
 def run_baseline(inbox: Path, work: Path, today: date, families: tuple[str, ...] = tuple(FAMILIES),
@@ -169,6 +177,8 @@ def run_baseline(inbox: Path, work: Path, today: date, families: tuple[str, ...]
     con.execute("SET enable_progress_bar = false")
     # Labels are matched by the referential's own matcher (one normaliser, decision 121), not re-implemented.
     con.create_function("code_of", lambda name, label: mapping(name).canonical(label), [VARCHAR, VARCHAR], VARCHAR,
+                        null_handling="special")
+    con.create_function("birth_iso", lambda born: birth_date_iso(born, today), [VARCHAR], VARCHAR,
                         null_handling="special")
     # Titulaires (many shapes) as the project's normaliser reads them: their identifiers, in order.
     con.create_function("titulaire_ids", lambda block: json.dumps(

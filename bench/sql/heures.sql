@@ -336,3 +336,103 @@ SELECT 'part_heures_employeurs', year(h.mois), 'IDF', 'TOUTES', 'TOUS',
 FROM heures h JOIN (SELECT *, entreprise_siret[1:9] IN (SELECT siret[1:9] FROM structures) AS s FROM contrats) c
      USING (contrat_key)
 GROUP BY ALL;
+
+-- gold/sorties_6_mois: each ended work contract with valid hours whose observation window ({window_lo}-{window_hi}
+-- months after its end) is over gets one situation: the one observed in the window nearest to {target} months
+-- (then the latest), else a non-response. Silver sorties: a participant, a known situation, a date up to today;
+-- the contract the export names, else the person's contract whose window holds the date (nearest to the
+-- target, then the smallest key); the latest export of a (person, contract, date).
+CREATE OR REPLACE MACRO months_between(a, b) AS  -- Spark's: whole months on the same day or two month ends
+    CASE WHEN day(a) = day(b) OR (a = last_day(a) AND b = last_day(b))
+         THEN ((year(a) - year(b)) * 12 + month(a) - month(b))::DOUBLE
+         ELSE round((year(a) - year(b)) * 12 + month(a) - month(b) + (day(a) - day(b)) / 31.0, 8) END;
+CREATE OR REPLACE TEMP TABLE sorties AS
+WITH s AS (
+    SELECT row_number() OVER () AS rid, r.fichier, coalesce(l.person_key, r.facilitateur || ':' || trim(r.participant_id)) AS person_key,
+           CASE WHEN txt(r.contrat_id) IS NOT NULL THEN r.facilitateur || ':' || txt(r.contrat_id) END AS contrat_nomme,
+           fr_or_iso_date(r.date_situation) AS date_situation, code_of('outcomes', r.situation) AS sortie
+    FROM sorties_raw r LEFT JOIN liens l ON l.participant_key = r.facilitateur || ':' || trim(r.participant_id)
+    WHERE txt(r.participant_id) IS NOT NULL
+      AND (txt(r.situation) IS NULL OR code_of('outcomes', r.situation) IS NOT NULL)
+      AND fr_or_iso_date(r.date_situation) BETWEEN DATE '1990-01-01' AND DATE '{today}'),
+deduit AS (
+    SELECT s.rid, c.contrat_key FROM s JOIN contrats c
+      ON s.contrat_nomme IS NULL AND c.person_key = s.person_key AND c.date_fin IS NOT NULL
+     AND months_between(s.date_situation, c.date_fin) BETWEEN {window_lo} AND {window_hi}
+    QUALIFY row_number() OVER (PARTITION BY s.rid ORDER BY abs(months_between(s.date_situation, c.date_fin) - {target}),
+                               c.contrat_key) = 1),
+k AS (SELECT s.*, coalesce(s.contrat_nomme, d.contrat_key) AS contrat_key FROM s LEFT JOIN deduit d USING (rid))
+SELECT k.*, round(months_between(k.date_situation, c.date_fin), 2) AS mois_apres_fin,
+       coalesce(months_between(k.date_situation, c.date_fin) BETWEEN {window_lo} AND {window_hi}, false) AS dans_fenetre
+FROM k LEFT JOIN contrats c USING (contrat_key)
+QUALIFY row_number() OVER (PARTITION BY k.person_key, coalesce(k.contrat_key, ''), k.date_situation
+                           ORDER BY regexp_extract(k.fichier, '[^/]*$') DESC, k.rid DESC) = 1;
+CREATE OR REPLACE TEMP TABLE result_sorties_6_mois AS
+WITH exits AS (
+    SELECT contrat_key, person_key, date_fin FROM contrats
+    WHERE date_fin IS NOT NULL AND date_fin + INTERVAL {window_hi} MONTH < DATE '{today}'
+      AND contrat_key IN (SELECT contrat_key FROM heures)),
+observed AS (
+    SELECT contrat_key, person_key, sortie FROM sorties WHERE dans_fenetre AND contrat_key IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY contrat_key, person_key
+                               ORDER BY abs(mois_apres_fin - {target}), date_situation DESC,
+                                        regexp_extract(fichier, '[^/]*$') DESC) = 1),
+one AS (SELECT e.date_fin, coalesce(o.sortie, 'NON_REPONSE') AS sortie FROM exits e LEFT JOIN observed o USING (contrat_key, person_key))
+SELECT year(date_fin) AS annee, count(*) AS n_sorties, count(*) FILTER (WHERE sortie <> 'NON_REPONSE') AS n_reponses,
+       count(*) FILTER (WHERE sortie = 'NON_REPONSE') AS non_reponse,
+       count(*) FILTER (WHERE sortie = 'EMPLOI_DURABLE') AS emploi_durable,
+       count(*) FILTER (WHERE sortie = 'EMPLOI_TRANSITION') AS emploi_transition,
+       count(*) FILTER (WHERE sortie = 'SORTIE_POSITIVE') AS sortie_positive,
+       count(*) FILTER (WHERE sortie = 'AUTRE') AS autre
+FROM one GROUP BY ALL;
+
+-- gold/beneficiaires: distinct persons with valid hours in the year, by each profile dimension (the profile of
+-- the person's earliest entry, then facilitator and participant key) and by eligibility criterion. Silver
+-- participants: one per participant (its latest export), labels coded on the referential; the age band from
+-- the birth date (the project's parser, the UDF birth_iso) on the start of the person's first contract with
+-- valid hours.
+CREATE OR REPLACE TEMP TABLE age_bands AS
+SELECT code, CAST(min_age AS INTEGER) AS lo, CAST(max_age AS INTEGER) AS hi
+FROM read_csv('{referential}/age_bands.csv', all_varchar = true);
+CREATE OR REPLACE TEMP TABLE participants AS
+SELECT r.facilitateur, r.facilitateur || ':' || trim(r.participant_id) AS participant_key,
+       coalesce(l.person_key, r.facilitateur || ':' || trim(r.participant_id)) AS person_key,
+       coalesce(code_of('sexes', r.sexe), 'INCONNU') AS sexe,
+       coalesce(code_of('diploma_levels', r.niveau_diplome), 'INCONNU') AS niveau_diplome,
+       coalesce(c.departement_code, CASE WHEN regexp_full_match(trim(r.commune_residence_insee), '\d[\dAB]\d{3}')
+                THEN CASE WHEN starts_with(trim(r.commune_residence_insee), '97') THEN trim(r.commune_residence_insee)[1:3]
+                          ELSE trim(r.commune_residence_insee)[1:2] END END) AS departement_residence,
+       code_of('booleans', r.qpv) AS qpv, coalesce(code_of('prescribers', r.prescripteur), 'INCONNU') AS prescripteur,
+       fr_or_iso_date(r.date_entree) AS date_entree, CAST(birth_iso(r.date_naissance) AS DATE) AS born,
+       list_distinct(list_transform(list_filter(regexp_split_to_array(coalesce(r.criteres_eligibilite, ''), '\s*[|;,/]\s*'),
+                                                x -> x <> ''), x -> coalesce(code_of('eligibility_criteria', x), 'INCONNU'))) AS criteres
+FROM participants_raw r LEFT JOIN liens l ON l.participant_key = r.facilitateur || ':' || trim(r.participant_id)
+LEFT JOIN communes c ON c.code_insee = trim(r.commune_residence_insee)
+WHERE txt(r.participant_id) IS NOT NULL
+QUALIFY row_number() OVER (PARTITION BY participant_key ORDER BY regexp_extract(r.fichier, '[^/]*$') DESC) = 1;
+CREATE OR REPLACE TEMP TABLE person_age AS
+WITH first AS (SELECT person_key, min(date_debut) AS premier FROM contrats
+               WHERE contrat_key IN (SELECT contrat_key FROM heures) GROUP BY ALL),
+births AS (SELECT person_key, max(born) AS born FROM participants GROUP BY ALL),
+ages AS (SELECT f.person_key, year(premier) - year(born)
+                - CASE WHEN month(premier) < month(born) OR (month(premier) = month(born) AND day(premier) < day(born))
+                       THEN 1 ELSE 0 END AS age
+         FROM first f LEFT JOIN births b USING (person_key))
+SELECT person_key, coalesce((SELECT code FROM age_bands WHERE age BETWEEN lo AND hi), 'INCONNU') AS tranche_age
+FROM ages;
+CREATE OR REPLACE TEMP TABLE result_beneficiaires AS
+WITH active AS (SELECT DISTINCT c.person_key, year(h.mois) AS annee FROM heures h JOIN contrats c USING (contrat_key)),
+profile AS (
+    SELECT p.*, coalesce(a.tranche_age, 'INCONNU') AS tranche_age FROM participants p LEFT JOIN person_age a USING (person_key)
+    QUALIFY row_number() OVER (PARTITION BY person_key ORDER BY date_entree ASC NULLS LAST, facilitateur, participant_key) = 1),
+j AS (SELECT * FROM active LEFT JOIN profile USING (person_key)),
+long AS (
+    SELECT annee, person_key, 'ensemble' AS dimension, 'TOTAL' AS valeur FROM j
+    UNION ALL SELECT annee, person_key, 'sexe', coalesce(sexe, 'INCONNU') FROM j
+    UNION ALL SELECT annee, person_key, 'tranche_age', coalesce(tranche_age, 'INCONNU') FROM j
+    UNION ALL SELECT annee, person_key, 'niveau_diplome', coalesce(niveau_diplome, 'INCONNU') FROM j
+    UNION ALL SELECT annee, person_key, 'departement_residence', coalesce(departement_residence, 'INCONNU') FROM j
+    UNION ALL SELECT annee, person_key, 'qpv', coalesce(qpv, 'INCONNU') FROM j
+    UNION ALL SELECT annee, person_key, 'prescripteur', coalesce(prescripteur, 'INCONNU') FROM j
+    UNION ALL SELECT annee, person_key, 'critere', coalesce(unnest(CASE WHEN len(criteres) > 0 THEN criteres ELSE [NULL] END), 'INCONNU') FROM j)
+SELECT annee, dimension, valeur, count(DISTINCT person_key) AS n_personnes FROM long GROUP BY ALL;
