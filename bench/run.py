@@ -110,6 +110,9 @@ def run_pipeline(settings, run_id: str, sampler: Sampler, on_stage=None) -> dict
             unit = "rows read"
         out[stage] = {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_mib": m.peak_rss_mib, "rows": rows,
                       "rows_unit": unit, "rows_per_s": round(rows / m.wall_s, 1) if m.wall_s else None,
+                      # every table's rows in, written and quarantined, as the stage's reports count them
+                      **{f"rows_{k}": sum(_rows(r, f"rows_{k}") for r in stage_reports)
+                         for k in ("in", "written", "quarantined")},
                       "parts_s": parts(stage_reports)}
         if on_stage is not None:
             on_stage(stage, out)
