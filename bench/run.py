@@ -245,21 +245,37 @@ def equality_into(result: dict, spark, lake) -> None:
     print(f"[bench {result['scale']}] equal to gold: {result['baseline_equal']}", flush=True)
 
 
-def baseline_again(path: Path, args, sampler: Sampler) -> None:
-    """``--baseline-again``: the DuckDB baseline and its comparison run again on a result's kept data and lake
-    (``--keep``), e.g. once the baseline computes more tables; the result file is updated in place."""
+def complete(path: Path, args, sampler: Sampler) -> Path:
+    """``--complete``: a result finished from its kept data and lakes (``--keep``): the DuckDB baseline and its
+    comparison run again (e.g. once the baseline computes more tables), and the first month alone when the
+    result lacks it (a run stopped there), into a fresh lake. Writes ``<date>-<scale>.json`` beside ``path``
+    (a ``.partial.json`` is left as it is)."""
     from jobs.core.settings import Settings
     from jobs.core.spark import get_spark
 
-    result = json.loads(path.read_text(encoding="utf-8"))
-    work = Path(args.work_dir) / result["scale"]
-    lake = settings_for(Settings.from_env(), work / "lake")
+    result = {k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items()
+              if k not in ("bulk_stages_done", "last_stage_done")}
+    label, work = result["scale"], Path(args.work_dir) / result["scale"]
+    base = Settings.from_env()
+    lake = settings_for(base, work / "lake")
     today = date.fromisoformat(result["started_at"][:10])
     duckdb_into(result, work / "data", work, today, sampler, result["baseline"]["range"])
     equality_into(result, get_spark(lake), lake)
     result["baseline"]["run_again_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    path.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
-    print(f"[bench {result['scale']}] written {path}", flush=True)
+    if "monthly_first_month" not in result and label in args.monthly:
+        shutil.rmtree(work / "first_month", ignore_errors=True)
+        one = settings_for(base, work / "first_month")
+        link_inbox(work / "data", Path(one.inbox_dir), lambda name: month_of_file(name) in (None, result["start"]))
+        result["monthly_first_month"] = run_pipeline(one, f"bench_{label}_first", sampler)
+        result["monthly_first_month"]["run_again_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        result["ratio_next_month_to_first_month"] = round(
+            result["monthly_next_month"]["total"]["wall_s"] / result["monthly_first_month"]["total"]["wall_s"], 2)
+        print(f"[bench {label}] first month alone: {result['monthly_first_month']['total']['wall_s']} s", flush=True)
+    result.setdefault("finished_at", datetime.now(UTC).isoformat(timespec="seconds"))
+    out = path.with_name(path.name.replace(".partial.json", ".json"))
+    out.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+    print(f"[bench {label}] written {out}", flush=True)
+    return out
 
 
 def _jvm_heap(spark, reset: bool = False) -> tuple[int, int]:
@@ -416,13 +432,22 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="rebuild the chart and table from the results")
     parser.add_argument("--results", default=str(RESULTS_DIR),
                         help="with --report-only: the folder of result files to print (e.g. an earlier run's)")
-    parser.add_argument("--baseline-again", metavar="RESULT",
-                        help="run the DuckDB baseline and its comparison again on a result file's kept data and lake")
+    parser.add_argument("--complete", metavar="RESULT",
+                        help="finish a result file from its kept data and lakes: the DuckDB baseline and its "
+                             "comparison again, the first month alone when missing")
     args = parser.parse_args()
-    if args.baseline_again:
+    if args.complete:
+        args.monthly = set(args.monthly.split(","))
+        event_dir = Path(args.work_dir) / "eventlog"
+        os.environ.setdefault("OBS_SPARK_CONF_spark__eventLog__enabled", "true")
+        os.environ.setdefault("OBS_SPARK_CONF_spark__eventLog__dir", event_dir.as_uri())
         sampler = Sampler()
-        baseline_again(Path(args.baseline_again), args, sampler)
+        out = complete(Path(args.complete), args, sampler)
         sampler.stop()
+        from jobs.core.spark import get_spark
+
+        get_spark().stop()  # flushes the event log
+        add_profiles([out], sorted((Path(args.work_dir) / "eventlog").glob("*")))
         return
     if args.report_only:
         results = latest_results(Path(args.results))

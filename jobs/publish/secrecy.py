@@ -585,11 +585,12 @@ def intervals(model: Model, unknown: np.ndarray, targets: Iterable[int],
         lp = {"A_eq": sub[is_eq] if is_eq.any() else None, "b_eq": rhs[rows[is_eq]] if is_eq.any() else None,
               "A_ub": sub[~is_eq] if (~is_eq).any() else None,
               "b_ub": rhs[rows[~is_eq]] if (~is_eq).any() else None, "bounds": (0, None), "method": "highs"}
-        if linprog(np.zeros(len(comp)), **lp).status == 2:  # rounded figures: each relation within its band
-            band = _bands(a[rows], value, model.cells["latent"].to_numpy())
-            lp = {"A_ub": sparse.vstack([sub, -sub[is_eq]]).tocsr(),
+        band = _bands(a[rows], value, model.cells["latent"].to_numpy())
+        banded = {"A_ub": sparse.vstack([sub, -sub[is_eq]]).tocsr(),
                   "b_ub": np.concatenate([rhs[rows] + band, band[is_eq] - rhs[rows[is_eq]]]),
                   "bounds": (0, None), "method": "highs"}
+        if linprog(np.zeros(len(comp)), **lp).status == 2:  # rounded figures: each relation within its band
+            lp = banded
         local = {int(c): k for k, c in enumerate(cols[comp])}
         if needs and joint_above is not None and len(ts) > joint_above:
             spans = _joint_spans(lp, local, ts, needs, value)
@@ -600,6 +601,9 @@ def intervals(model: Model, unknown: np.ndarray, targets: Iterable[int],
             c = np.zeros(len(comp))
             c[local[t]] = 1.0
             lo, hi = linprog(c, **lp), linprog(-c, **lp)
+            if 2 in (lo.status, hi.status) and lp is not banded:  # feasible only within the solver's tolerance
+                lp = banded
+                lo, hi = linprog(c, **lp), linprog(-c, **lp)
             out[t] = (lo.fun if lo.status == 0 else -math.inf if lo.status == 3 else math.nan,
                       -hi.fun if hi.status == 0 else math.inf if hi.status == 3 else math.nan)
     return out
@@ -631,6 +635,8 @@ class _Component:
     eq: sparse.csr_array
     ub: sparse.csr_array
     base: np.ndarray
+    eq_band: np.ndarray | None = None  # None: exact relations; else each within its band (``_bands``)
+    ub_band: np.ndarray | None = None
 
 
 ROUNDING = 5e-7  # gold rounds its figures to 6 decimals: each published figure is within this of its true value
@@ -648,8 +654,25 @@ def _bands(a: sparse.csr_array, value: np.ndarray, latent: np.ndarray) -> np.nda
 
 
 def _component(model: Model, cells: np.ndarray) -> _Component:
+    """The component's relations; with bands when its rounded figures cannot meet them exactly (the cells at
+    their values, the latent ones free): then a witness need not move a published cell by a rounding."""
     base = model.cells["value"].fillna(0).to_numpy()[cells]
-    return _Component(cells, _rows_of(model.eq, cells), _rows_of(model.ub, cells), base)
+    latent = model.cells["latent"].to_numpy()[cells]
+    comp = _Component(cells, _rows_of(model.eq, cells), _rows_of(model.ub, cells), base)
+    if latent.any() and not _exact(comp, latent):
+        comp.eq_band, comp.ub_band = _bands(comp.eq, base, latent), _bands(comp.ub, base, latent)
+    return comp
+
+
+def _exact(comp: _Component, latent: np.ndarray) -> bool:
+    """Whether the true values with some latent values (>= 0) meet every relation exactly."""
+    free = np.flatnonzero(latent)
+    fixed = np.where(latent, 0.0, comp.base)
+    lp = {"A_eq": comp.eq[:, free] if comp.eq.shape[0] else None,
+          "b_eq": -(comp.eq @ fixed) if comp.eq.shape[0] else None,
+          "A_ub": comp.ub[:, free] if comp.ub.shape[0] else None,
+          "b_ub": -(comp.ub @ fixed) if comp.ub.shape[0] else None}
+    return linprog(np.zeros(len(free)), **lp, bounds=(0, None), method="highs").status != 2
 
 
 def _move(comp: _Component, cost: np.ndarray, target: int | np.ndarray, direction: int,
@@ -668,12 +691,18 @@ def _move(comp: _Component, cost: np.ndarray, target: int | np.ndarray, directio
                             shape=(k, 2 * n))
     need = levels * (1 + 1e-6) + 1e-6  # a hair beyond, so that the audit's LP sees it reached
     need = np.minimum(need, comp.base[targets]) if direction < 0 else need  # down to zero at most
-    a_ub = sparse.vstack([sparse.hstack([comp.ub, -comp.ub]), goal]).tocsr()
-    b_ub = np.concatenate([-(comp.ub @ comp.base), -need])
+    eq, ub = sparse.hstack([comp.eq, -comp.eq]), sparse.hstack([comp.ub, -comp.ub])
     has_eq = comp.eq.shape[0] > 0
-    res = linprog(np.concatenate([cost, cost]), A_ub=a_ub, b_ub=b_ub,
-                  A_eq=sparse.hstack([comp.eq, -comp.eq]).tocsr() if has_eq else None,
-                  b_eq=-(comp.eq @ comp.base) if has_eq else None,
+    if comp.eq_band is None:
+        a_ub = sparse.vstack([ub, goal]).tocsr()
+        b_ub = np.concatenate([-(comp.ub @ comp.base), -need])
+        a_eq, b_eq = (eq.tocsr(), -(comp.eq @ comp.base)) if has_eq else (None, None)
+    else:  # every relation within its band
+        r_eq = comp.eq @ comp.base
+        a_ub = sparse.vstack([ub, eq, -eq, goal]).tocsr()
+        b_ub = np.concatenate([comp.ub_band - comp.ub @ comp.base, comp.eq_band - r_eq, comp.eq_band + r_eq, -need])
+        a_eq, b_eq = None, None
+    res = linprog(np.concatenate([cost, cost]), A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq,
                   bounds=np.column_stack([np.zeros(2 * n), np.concatenate([cap_up, cap_down])]),
                   method="highs")
     return res.x[:n] + res.x[n:] if res.status == 0 else None
@@ -706,19 +735,14 @@ def suppress(model: Model, policy: Policy) -> np.ndarray:
             moved = _move(comp, np.where(hidden, _FREE, cost[comp.cells]), k, direction, level)
             if moved is None:
                 raise ValueError(f"cell {cells.iloc[comp.cells[k]].to_dict()} cannot be protected")
-            status[comp.cells[_moved(moved, comp.base) & ~hidden]] = _SECONDARY
+            status[comp.cells[(moved > _MOVED) & ~hidden]] = _SECONDARY
             witnesses.append(moved)
         _cleanup(comp, status, latent, needs, witnesses, cost, policy.cleanup_budget)
     return status
 
 
-_MOVED = 1e-7  # a cell moved by less than this (relative to its value when above 1) in a witness did not move
+_MOVED = 1e-7  # a cell moved by less than this in a witness table did not move
 _JOINT_CLEANUP_LPS = 50  # joint LPs allowed per component to publish back unneeded secondary cells
-
-
-def _moved(moved: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """Cells a witness really moves: the solver's tolerances move a cell of millions by a few 1e-6."""
-    return moved > _MOVED * np.maximum(1.0, np.abs(base))
 
 
 def _joint(comp: _Component, status: np.ndarray, latent: np.ndarray, needs: list, cost: np.ndarray) -> bool:
@@ -741,13 +765,13 @@ def _joint(comp: _Component, status: np.ndarray, latent: np.ndarray, needs: list
         if moved is None:
             status[:] = before
             return False
-        status[comp.cells[_moved(moved, comp.base) & ~hidden]] = _SECONDARY
+        status[comp.cells[(moved > _MOVED) & ~hidden]] = _SECONDARY
         witnesses[d] = moved
     local = {int(c): k for k, c in enumerate(comp.cells)}
     unit, budget = np.ones(len(comp.cells)), _JOINT_CLEANUP_LPS
     for c in sorted((int(c) for c in comp.cells if status[c] == _SECONDARY), key=lambda c: (-cost[c], c)):
         k = local[c]
-        touched = [d for d, w in witnesses.items() if w[k] > _MOVED * max(1.0, comp.base[k])]
+        touched = [d for d, w in witnesses.items() if w[k] > _MOVED]
         if len(touched) > budget:
             break
         budget -= len(touched)
@@ -777,7 +801,7 @@ def _cleanup(comp: _Component, status: np.ndarray, latent: np.ndarray, needs: li
     unit = np.ones(len(comp.cells))
     for c in sorted((int(c) for c in comp.cells if status[c] == _SECONDARY), key=lambda c: (-cost[c], c)):
         k = local[c]
-        touched = [i for i, w in enumerate(witnesses) if w[k] > _MOVED * max(1.0, comp.base[k])]
+        touched = [i for i, w in enumerate(witnesses) if w[k] > _MOVED]
         if len(touched) > budget:
             return
         budget -= len(touched)
