@@ -142,6 +142,10 @@ SELECT regexp_extract(filename, '(clause\d+)_sorties', 1) AS facilitateur, filen
                            columns = {'participant_id': 'VARCHAR', 'contrat_id': 'VARCHAR', 'date_situation': 'VARCHAR', 'situation': 'VARCHAR', 'precision': 'VARCHAR'})
 );
 
+-- One row per INSEE code (the referential lists a commune déléguée under its commune's code too; both rows agree).
+CREATE OR REPLACE TEMP TABLE commune_attrs AS
+SELECT code_insee, max(departement_code) AS departement_code, max(ept_code) AS ept_code FROM communes GROUP BY ALL;
+
 -- silver/operations: valid operations, the latest export of each, with their dimensions: buyer, codes,
 -- territory of execution (the commune's département, else the INSEE code's prefix; its EPT), grand project.
 CREATE OR REPLACE TEMP TABLE operations AS
@@ -165,7 +169,7 @@ SELECT o.*, date_trunc('month', date_debut)::DATE AS debut_mois, date_trunc('mon
                                     END) AS departement,
        nullif(c.ept_code, '') AS ept,
        CASE WHEN gp IS NULL THEN 'AUCUN' ELSE coalesce(code_of('grand_projects', gp), 'INCONNU') END AS grand_projet
-FROM o LEFT JOIN communes c ON c.code_insee = o.insee;
+FROM o LEFT JOIN commune_attrs c ON c.code_insee = o.insee;
 
 -- Persons (silver person_links): each participant's latest export links it to a person by the project's own
 -- key of (last name, first name, full birth date), registered as the UDF person_of; else it stands for itself.
@@ -407,7 +411,7 @@ SELECT r.facilitateur, r.facilitateur || ':' || trim(r.participant_id) AS partic
        list_distinct(list_transform(list_filter(regexp_split_to_array(coalesce(r.criteres_eligibilite, ''), '\s*[|;,/]\s*'),
                                                 x -> x <> ''), x -> coalesce(code_of('eligibility_criteria', x), 'INCONNU'))) AS criteres
 FROM participants_raw r LEFT JOIN liens l ON l.participant_key = r.facilitateur || ':' || trim(r.participant_id)
-LEFT JOIN communes c ON c.code_insee = trim(r.commune_residence_insee)
+LEFT JOIN commune_attrs c ON c.code_insee = trim(r.commune_residence_insee)
 WHERE txt(r.participant_id) IS NOT NULL
 QUALIFY row_number() OVER (PARTITION BY participant_key ORDER BY regexp_extract(r.fichier, '[^/]*$') DESC) = 1;
 CREATE OR REPLACE TEMP TABLE person_age AS
