@@ -123,10 +123,11 @@ def run_pipeline(settings, run_id: str, sampler: Sampler, on_stage=None) -> dict
 
 
 def month_of_file(name: str) -> str | None:
-    """``YYYY-MM`` of a monthly delivery (DECP and facilitators' files); None for registers and yearly lists."""
+    """``YYYY-MM`` of a monthly delivery (DECP and facilitators' files, a month's ``_rectificatif`` too: it comes
+    with its month, not before the history); None for registers and yearly lists."""
     import re
 
-    m = re.search(r"_(\d{4}-\d{2})\.\w+$", name)
+    m = re.search(r"_(\d{4}-\d{2})(_[A-Za-z]+)?\.\w+$", name)
     return m.group(1) if m else None
 
 
