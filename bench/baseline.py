@@ -19,8 +19,9 @@ from duckdb.sqltypes import VARCHAR
 
 from jobs.core.privacy import birth_date_iso, person_link_key
 from jobs.core.settings import Settings
-from jobs.gold.indicators import GP_OBJECTIVE_TOLERANCE_HOURS
+from jobs.gold.indicators import GP_OBJECTIVE_TOLERANCE_HOURS, OUTCOME_CODES
 from jobs.ingest.decp_records import parse_document
+from jobs.publish.secrecy import key_text
 from jobs.silver.decp_normalize import normalize_titulaires
 from schemas import rules
 from schemas.referential import REFERENTIAL_DIR, mapping
@@ -46,8 +47,7 @@ COMPARED = {
     "contrats_insertion_par_type": (["annee", "type_contrat", "modalite_realisation"], ["n_contrats", "n_personnes"]),
     "structures_inclusion": (["indicateur", "annee", "departement", "famille", "type_structure"],
                              ["valeur", "population"]),
-    "sorties_6_mois": (["annee"], ["n_sorties", "n_reponses", "non_reponse", "emploi_durable", "emploi_transition",
-                                   "sortie_positive", "autre"]),
+    "sorties_6_mois": (["annee"], ["n_sorties", "n_reponses", "non_reponse", *(o.lower() for o in OUTCOME_CODES)]),
     "beneficiaires": (["annee", "dimension", "valeur"], ["n_personnes"]),
     "marches_clauses": (["annee", "type_marche", "procedure", "categorie_acheteur", "departement",
                          "consideration_sociale"], ["n_marches", "montant", "n_marches_montant_exclu"]),
@@ -76,53 +76,32 @@ def xml_to_jsonl(inbox: Path, out: Path) -> int:
     return n
 
 
-GRAND_PARIS_COLUMNS = ("maitre_ouvrage", "operation", "programme", "acheteur_siret", "marche_id", "objet",
-                       "titulaire_siret", "titulaire_nom", "montant_ht", "date_notification",
-                       "heures_travaillees_prevues", "objectif_insertion_pct", "heures_insertion_objectif",
-                       "engagement_tpe_pme_pct", "montant_tpe_pme")
+GRAND_PARIS_COLUMNS = ("maitre_ouvrage", "operation", "programme", "acheteur_siret", "marche_id",
+                       "titulaire_siret", "montant_ht", "date_notification", "heures_travaillees_prevues",
+                       "heures_insertion_objectif", "montant_tpe_pme")
+STRUCTURES_COLUMNS = ("siret", "type_structure", "departement")
 
 
-def grand_paris_csv(inbox: Path, out: Path) -> int:
-    """DuckDB reads no XLSX: the Grand Paris owners' files (XLSX or CSV, each its own dialect) as one UTF-8 CSV,
-    rows read by the pipeline's own reader (columns in the contract's order), with the file's name."""
-    import csv
-
-    from jobs.ingest.tabular import TabularFile
-
-    n = 0
-    with out.open("w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["fichier", "ligne", *GRAND_PARIS_COLUMNS])
-        for path in sorted((inbox / "grand_paris").glob("*")):
-            rows = TabularFile(lambda path=path: path.open("rb")).rows()
-            next(rows, None)  # the header
-            for line, row in enumerate(rows):
-                w.writerow([path.name, line, *(row + [None] * len(GRAND_PARIS_COLUMNS))[:len(GRAND_PARIS_COLUMNS)]])
-                n += 1
-    return n
-
-
-def structures_csv(inbox: Path, out: Path) -> int:
-    """The structure registers (CSV or XLSX, headers named as the source's contract allows) as one UTF-8 CSV:
-    SIRET, kind and département by the contract's own header mapping, with the file's name."""
+def source_csv(folder: Path, source: str, entity: str, columns: tuple[str, ...], out: Path) -> int:
+    """DuckDB reads no XLSX: a source's files (CSV or XLSX, each its own dialect and headers) as one UTF-8 CSV
+    with the file's name and line, rows read by the pipeline's own reader and columns found by the source
+    contract's header mapping (synonyms), as bronze finds them."""
     import csv
 
     from jobs.ingest.tabular import TabularFile
     from schemas.sources import source_contract
 
-    contract = source_contract("structures")
-    entity = contract.entities["structures"]
+    contract = source_contract(source)
     n = 0
     with out.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["fichier", "ligne", "siret", "type_structure", "departement"])
-        for path in sorted((inbox / "structures").glob("*")):
+        w.writerow(["fichier", "ligne", *columns])
+        for path in sorted(folder.glob("*")):
             rows = TabularFile(lambda path=path: path.open("rb")).rows()
             headers = [h or "" for h in next(rows, [])]
-            at = {c.name: i for i, c in contract.header_map(entity, headers, None)[0].items()}
+            at = {c.name: i for i, c in contract.header_map(contract.entities[entity], headers, None)[0].items()}
             for line, row in enumerate(rows):
-                w.writerow([path.name, line, *(row[at[c]] if c in at and at[c] < len(row) else None
-                                         for c in ("siret", "type_structure", "departement"))])
+                w.writerow([path.name, line, *(row[at[c]] if c in at and at[c] < len(row) else None for c in columns)])
                 n += 1
     return n
 
@@ -155,7 +134,9 @@ def sql_params() -> dict[str, str]:
             "repeated_run_above": repr(rules.MONTANT_REPEATED_RUN_ABOVE_EUR),
             "objective_tolerance": repr(GP_OBJECTIVE_TOLERANCE_HOURS),
             "window_lo": str(settings.outcome_window_months[0]), "window_hi": str(settings.outcome_window_months[1]),
-            "target": str(settings.outcome_months)}
+            "target": str(settings.outcome_months),
+            "outcome_counts": ",\n       ".join(f"count(*) FILTER (WHERE sortie = '{o}') AS {o.lower()}"
+                                               for o in OUTCOME_CODES)}
 
 
 def run_baseline(inbox: Path, work: Path, today: date, families: tuple[str, ...] = tuple(FAMILIES),
@@ -168,10 +149,9 @@ def run_baseline(inbox: Path, work: Path, today: date, families: tuple[str, ...]
     xml_to_jsonl(inbox, xml_jsonl)
     per_family["xml_to_json"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    grand_paris = work / "grand_paris.csv"
-    grand_paris_csv(inbox, grand_paris)
-    structures = work / "structures.csv"
-    structures_csv(inbox, structures)
+    grand_paris, structures = work / "grand_paris.csv", work / "structures.csv"
+    source_csv(inbox / "grand_paris", "grand_paris", "contrats", GRAND_PARIS_COLUMNS, grand_paris)
+    source_csv(inbox / "structures", "structures", "structures", STRUCTURES_COLUMNS, structures)
     per_family["xlsx_to_csv"] = time.perf_counter() - t0
     con = duckdb.connect(config={"threads": threads})
     con.execute("SET enable_progress_bar = false")
@@ -208,22 +188,10 @@ def run_baseline(inbox: Path, work: Path, today: date, families: tuple[str, ...]
     return BaselineResult(time.perf_counter() - started, per_family, tables)
 
 
-def _key(v) -> str:
-    """A key as text: 2023 and 2023.0 (a year column with nulls) are one key, a day is its ISO date whether
-    read as a date or a timestamp, None and NaN are one (missing) key."""
-    if v is None or v != v:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if hasattr(v, "isoformat"):
-        return v.isoformat()[:10] if str(v).endswith("00:00:00") or len(v.isoformat()) == 10 else v.isoformat()
-    return str(v)
-
-
 def _normalise(df: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataFrame:
     out = df[keys + values].copy()
     for k in keys:
-        out[k] = out[k].map(_key)
+        out[k] = out[k].map(key_text)  # the audit's: 2023 = 2023.0, a date = its timestamp
     return out.sort_values(keys).reset_index(drop=True)
 
 

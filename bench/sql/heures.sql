@@ -384,10 +384,7 @@ observed AS (
 one AS (SELECT e.date_fin, coalesce(o.sortie, 'NON_REPONSE') AS sortie FROM exits e LEFT JOIN observed o USING (contrat_key, person_key))
 SELECT year(date_fin) AS annee, count(*) AS n_sorties, count(*) FILTER (WHERE sortie <> 'NON_REPONSE') AS n_reponses,
        count(*) FILTER (WHERE sortie = 'NON_REPONSE') AS non_reponse,
-       count(*) FILTER (WHERE sortie = 'EMPLOI_DURABLE') AS emploi_durable,
-       count(*) FILTER (WHERE sortie = 'EMPLOI_TRANSITION') AS emploi_transition,
-       count(*) FILTER (WHERE sortie = 'SORTIE_POSITIVE') AS sortie_positive,
-       count(*) FILTER (WHERE sortie = 'AUTRE') AS autre
+       {outcome_counts}  -- one count per outcome code of the referential
 FROM one GROUP BY ALL;
 
 -- gold/beneficiaires: distinct persons with valid hours in the year, by each profile dimension (the profile of

@@ -749,43 +749,23 @@ def _joint(comp: _Component, status: np.ndarray, latent: np.ndarray, needs: list
     """Suppression for a component with many needs (the extended DECP: one cell per contract): instead of one
     LP per need, one witness per direction moves every primary cell at once; the published cells it moves
     become secondary. Each need then has a witness (the joint table reaches it), so the protection holds;
-    the cells hidden may be more than the per-need heuristic would hide. Then each secondary cell, most
-    costly first, is published back when the joint witnesses can do without it (at most
-    ``_JOINT_CLEANUP_LPS`` LPs). False (nothing changed) when no joint witness exists: the caller goes need
-    by need."""
-    by_direction = {d: ([k for k, dd, _ in needs if dd == d], [lvl for _, dd, lvl in needs if dd == d])
-                    for d in (1, -1)}
+    the cells hidden may be more than the per-need heuristic would hide. Then ``_cleanup`` publishes back
+    what the joint witnesses can do without (at most ``_JOINT_CLEANUP_LPS`` LPs). False (nothing changed)
+    when no joint witness exists: the caller goes need by need."""
+    joint = [(np.array([k for k, dd, _ in needs if dd == d]), d, np.array([lvl for _, dd, lvl in needs if dd == d]))
+             for d in (1, -1)]
+    joint = [need for need in joint if len(need[0])]
     before = status.copy()
-    witnesses = {}
-    for d, (targets, levels) in by_direction.items():
-        if not targets:
-            continue
+    witnesses = []
+    for targets, d, levels in joint:
         hidden = (status[comp.cells] != _PUBLISHED) | latent[comp.cells]
-        moved = _move(comp, np.where(hidden, _FREE, cost[comp.cells]), np.array(targets), d, np.array(levels))
+        moved = _move(comp, np.where(hidden, _FREE, cost[comp.cells]), targets, d, levels)
         if moved is None:
             status[:] = before
             return False
         status[comp.cells[(moved > _MOVED) & ~hidden]] = _SECONDARY
-        witnesses[d] = moved
-    local = {int(c): k for k, c in enumerate(comp.cells)}
-    unit, budget = np.ones(len(comp.cells)), _JOINT_CLEANUP_LPS
-    for c in sorted((int(c) for c in comp.cells if status[c] == _SECONDARY), key=lambda c: (-cost[c], c)):
-        k = local[c]
-        touched = [d for d, w in witnesses.items() if w[k] > _MOVED]
-        if len(touched) > budget:
-            break
-        budget -= len(touched)
-        status[c] = _PUBLISHED
-        frozen = (status[comp.cells] == _PUBLISHED) & ~latent[comp.cells]
-        found = {}
-        for d in touched:
-            if (moved := _move(comp, unit, np.array(by_direction[d][0]), d, np.array(by_direction[d][1]),
-                               frozen)) is None:
-                status[c] = _SECONDARY
-                break
-            found[d] = moved
-        else:
-            witnesses.update(found)
+        witnesses.append(moved)
+    _cleanup(comp, status, latent, joint, witnesses, cost, _JOINT_CLEANUP_LPS)
     return True
 _FREE = 1e-3  # cost per unit of moving a hidden cell: almost free, but witnesses move few of them
 
@@ -947,7 +927,7 @@ def audit(frames: Mapping[str, pd.DataFrame], published: Mapping[str, pd.DataFra
     return pd.concat([report, leaks], ignore_index=True) if len(leaks) else report.reset_index(drop=True)
 
 
-def _key_text(value) -> str:
+def key_text(value) -> str:
     """A key value as text, the same whether read from gold or back from a CSV or JSON file."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
@@ -962,7 +942,7 @@ def _key_text(value) -> str:
 
 def key_index(df: pd.DataFrame, keys: list[str]) -> pd.Index:
     """Each row's key as one text, the same for a gold frame and for the same table read back from a file."""
-    return pd.Index(["\x1f".join(map(_key_text, k)) for k in df[keys].itertuples(index=False, name=None)])
+    return pd.Index(["\x1f".join(map(key_text, k)) for k in df[keys].itertuples(index=False, name=None)])
 
 
 def _aligned(published: pd.DataFrame, true: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
