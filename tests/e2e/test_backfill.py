@@ -21,7 +21,7 @@ import pytest
 from generator.core import generate_all, to_monthly_folders
 from jobs import pipeline
 from jobs.core.delta_io import table_version
-from tests.e2e.airflow_stack import AirflowStack, airflow
+from tests.e2e.airflow_stack import AirflowStack, airflow, in_background
 
 CHAIN = ("observatoire_monthly", "observatoire_transform", "observatoire_publish")
 MONTHS = ("2023-12", "2024-01")
@@ -48,14 +48,16 @@ def _done(stack: AirflowStack, months: int) -> bool:
 
 
 def backfill_month(stack: AirflowStack, month: str, done: int) -> None:
-    """One month's backfill, run to its publication (SQLite takes one writer: the CLI goes in between)."""
+    """One month's backfill, run to its publication (SQLite takes one writer: the CLI goes in between). This
+    process's work meanwhile (the full recompute) runs at a lower priority than Airflow's processes."""
     airflow(stack.env, "backfill", "create", "--dag-id", CHAIN[0], "--from-date", f"{month}-01",
             "--to-date", f"{month}-01", "--max-active-runs", "1")
     stack.start()
     try:
-        # Done twice, a few scheduler heartbeats (2 s) apart: no run or asset event was about to appear.
-        stack.wait_for(lambda: _done(stack, done) and (time.sleep(5) or _done(stack, done)), timeout=3600,
-                       every=5, what=f"the backfill of {month} and the runs it triggered")
+        with in_background():
+            # Done twice, a few scheduler heartbeats (2 s) apart: no run or asset event was about to appear.
+            stack.wait_for(lambda: _done(stack, done) and (time.sleep(5) or _done(stack, done)), timeout=3600,
+                           every=5, what=f"the backfill of {month} and the runs it triggered")
     finally:
         stack.stop()
 
@@ -69,7 +71,7 @@ def consumed_by(stack: AirflowStack, source_run_id: str, dag_id: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def backfilled(spark, tmp_path_factory, local_settings_factory):
+def backfilled(spark, tmp_path_factory, local_settings_factory, airflow_db_template):
     """The Airflow lake (December 2023, then January 2024), the gold versions after December, the runs, and
     the lake of one full recompute of the same files (this process's Spark)."""
     tmp = tmp_path_factory.mktemp("backfill")
@@ -93,10 +95,11 @@ def backfilled(spark, tmp_path_factory, local_settings_factory):
                              OBS_INBOX_DIR=airflow_lake.inbox_dir, OBS_OUTPUT_DIR=airflow_lake.output_dir,
                              OBS_SCHEDULE_END=f"{MONTHS[-1]}-28", OBS_PUBLISH_PDF="false",
                              # the key the history was pseudonymised with: another key links no one across months
-                             OBS_PSEUDONYMIZATION_KEY=airflow_lake.pseudonymization_key).setup()
+                             OBS_PSEUDONYMIZATION_KEY=airflow_lake.pseudonymization_key).setup(airflow_db_template)
         assert stack.query("SELECT count(*) FROM dag WHERE dag_id IN (?, ?, ?)", *CHAIN)[0][0] == 3
-        for dag_id in CHAIN:
-            airflow(stack.env, "dags", "unpause", dag_id)
+        airflow(stack.env, "dags", "unpause", "--yes", "--treat-dag-id-as-regex", f"^({'|'.join(CHAIN)})$")
+        unpaused = stack.query("SELECT dag_id FROM dag WHERE NOT is_paused ORDER BY dag_id")
+        assert unpaused == [(d,) for d in sorted(CHAIN)]
         history.result()
         first_month = {name: table_version(spark, airflow_lake, name) for name in GOLD}
         recompute = spark_thread.submit(pipeline.run_all, "full", full.replace(gold_full_recompute=True),

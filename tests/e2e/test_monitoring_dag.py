@@ -4,17 +4,18 @@ is recorded as an alert and mailed (to a local SMTP server), and the operations 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 from datetime import UTC, datetime, timedelta
 
 from jobs import pipeline
 from jobs.ingest.landing import land_inbox
-from tests.e2e.airflow_stack import AIRFLOW, airflow, airflow_env
+from tests.e2e.airflow_stack import AIRFLOW, airflow_env
 from tests.unit.ops.smtp_server import SmtpServer
 
 
-def test_a_stale_source_fails_the_monitoring_check(spark, local_settings, tmp_path):
+def test_a_stale_source_fails_the_monitoring_check(spark, local_settings, tmp_path, airflow_db_template):
     settings = local_settings
     for source in pipeline.SOURCES:
         folder = settings.inbox_path / source
@@ -34,7 +35,8 @@ def test_a_stale_source_fails_the_monitoring_check(spark, local_settings, tmp_pa
         env = airflow_env(home, OBS_LAKE_URI=settings.lake_uri, OBS_INBOX_DIR=settings.inbox_dir,
                           OBS_OUTPUT_DIR=settings.output_dir, OBS_FRESHNESS_MAX_DAYS="sirene=90",
                           OBS_ALERT_EMAIL="ops@example.org", OBS_SMTP_HOST="127.0.0.1", OBS_SMTP_PORT=str(smtp.port))
-        airflow(env, "db", "migrate")
+        home.mkdir()
+        shutil.copyfile(airflow_db_template, home / "airflow.db")
         proc = subprocess.run([AIRFLOW, "dags", "test", "observatoire_monitoring", f"{datetime.now(UTC):%Y-%m-%d}"],
                               env=env, capture_output=True, text=True, timeout=900)
         messages = list(smtp.messages)
