@@ -11,10 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import contextmanager, suppress
 from pathlib import Path
-
-import psutil
 
 from jobs.core.settings import PROJECT_ROOT
 
@@ -109,33 +106,3 @@ class AirflowStack:
             time.sleep(every)
         raise TimeoutError(f"timed out waiting for {what}; logs in {self.home}")
 
-
-def _threads() -> list[int]:
-    """The thread ids of this process, of its Spark JVM (a child: Airflow's task JVMs are grandchildren) and of
-    the JVM's Python workers."""
-    me = psutil.Process()
-    jvms = [c for c in me.children() if c.name() == "java"]
-    procs = [me, *jvms, *(w for j in jvms for w in j.children(recursive=True))]
-    ids = []
-    for p in procs:
-        with suppress(psutil.Error):
-            ids += [t.id for t in p.threads()]
-    return ids
-
-
-@contextmanager
-def in_background(nice: int = 10):
-    """This process and its Spark JVM at a lower CPU priority for the block: Airflow's processes (what the test
-    waits for) get the cores first, work this process does meanwhile (a recompute) fills what they leave idle.
-    Airflow must be started before (a child inherits its parent's priority). Threads started in the block
-    inherit it too: every thread is set back after."""
-    before = os.getpriority(os.PRIO_PROCESS, 0)
-    for tid in _threads():
-        with suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, tid, nice)
-    try:
-        yield
-    finally:
-        for tid in _threads():
-            with suppress(OSError):  # lowering a priority back needs CAP_SYS_NICE: without, all stay at ``nice``
-                os.setpriority(os.PRIO_PROCESS, tid, before)

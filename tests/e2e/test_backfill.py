@@ -21,7 +21,8 @@ import pytest
 from generator.core import generate_all, to_monthly_folders
 from jobs import pipeline
 from jobs.core.delta_io import table_version
-from tests.e2e.airflow_stack import AirflowStack, airflow, in_background
+from tests.background import in_background
+from tests.e2e.airflow_stack import AirflowStack, airflow
 
 CHAIN = ("observatoire_monthly", "observatoire_transform", "observatoire_publish")
 MONTHS = ("2023-12", "2024-01")

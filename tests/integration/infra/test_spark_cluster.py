@@ -17,6 +17,7 @@ import pytest
 from generator.core import generate_all
 from generator.decp import DirtRates
 from jobs.core.settings import PROJECT_ROOT
+from tests.background import in_background
 from tests.conftest import copy_samples, local_settings_at
 from tests.integration.infra.cluster_job import chain
 from tests.s3server import free_port
@@ -78,22 +79,26 @@ def spark_cluster(tmp_path_factory):
             _stop(p)
 
 
-def _run_chain(master: str, root: Path, inbox: Path) -> dict:
+def _start_chain(master: str, root: Path, inbox: Path) -> tuple[subprocess.Popen, Path]:
     """The chain in a separate Python process (one Spark session per process), on the given master."""
     root.mkdir(parents=True, exist_ok=True)
-    out = root / "result.json"
     env = {**os.environ, "OBS_SPARK_MASTER": master, "OBS_LAKE_URI": str(root / "lake"),
            "OBS_INBOX_DIR": str(inbox), "OBS_OUTPUT_DIR": str(root / "output"), "SPARK_LOCAL_IP": "127.0.0.1",
            "OBS_SPARK_DRIVER_MEMORY": os.environ.get("OBS_SPARK_DRIVER_MEMORY", "2g"),
            "OBS_SPARK_SHUFFLE_PARTITIONS": "2"}
     for key in ("OBS_S3_ENDPOINT", "OBS_S3_ACCESS_KEY", "OBS_S3_SECRET_KEY"):
         env.pop(key, None)
-    log = root / "job.log"
-    with log.open("wb") as f:
-        rc = subprocess.run([sys.executable, "-m", "tests.integration.infra.cluster_job", str(out)], cwd=PROJECT_ROOT,
-                            env=env, stdout=f, stderr=subprocess.STDOUT, timeout=900).returncode
-    assert rc == 0, log.read_text()[-4000:]
-    return json.loads(out.read_text())
+    with (root / "job.log").open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.integration.infra.cluster_job",
+                                 str(root / "result.json")], cwd=PROJECT_ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
+    return proc, root
+
+
+def _chain_result(proc: subprocess.Popen, root: Path) -> dict:
+    rc = proc.wait(timeout=900)
+    assert rc == 0, (root / "job.log").read_text()[-4000:]
+    return json.loads((root / "result.json").read_text())
 
 
 def test_cluster_builds_the_same_gold_table_as_local(spark, spark_cluster, tmp_path):
@@ -102,9 +107,16 @@ def test_cluster_builds_the_same_gold_table_as_local(spark, spark_cluster, tmp_p
     generate_all(inbox, 80, date(2024, 1, 1), date(2024, 6, 1), seed=11, sources=("decp",),
                  decp_dirt=DirtRates.clean())
     copy_samples(inbox, "format-2022-v2/json_*.json", "dirty/*.json")
-    # The same inbox, two lakes: the cluster's driver in its own process, local[2] in this one's session.
-    cluster = _run_chain(master, tmp_path / "cluster", inbox)
-    local = chain(local_settings_at(tmp_path / "local").replace(inbox_dir=str(inbox)))
+    # The same inbox, two lakes: the cluster's driver in its own process, local[2] in this one's session at the
+    # same time, with the cores the cluster's job leaves.
+    job = _start_chain(master, tmp_path / "cluster", inbox)
+    try:
+        with in_background():
+            local = chain(local_settings_at(tmp_path / "local").replace(inbox_dir=str(inbox)))
+    except BaseException:
+        job[0].kill()
+        raise
+    cluster = _chain_result(*job)
 
     assert cluster["master"] == master and local["master"] == "local[2]"
     assert cluster["block_managers"] >= 2, "no executor joined: the job did not run on the cluster"
