@@ -18,8 +18,13 @@ import psutil
 
 
 def _tree(root: int | None = None) -> list[psutil.Process]:
-    top = psutil.Process(root)
-    return [top, *top.children(recursive=True)]
+    """The process and its descendants; none once it has ended (the sampler's thread outlives what it watches:
+    it died on ``NoSuchProcess`` and sampled nothing more)."""
+    try:
+        top = psutil.Process(root)
+        return [top, *top.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def _pss_bytes(p: psutil.Process) -> int:

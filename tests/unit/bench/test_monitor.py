@@ -27,3 +27,17 @@ def test_cpu_of_a_grandchild_that_ended_is_kept():
         sampler.stop()
     assert 0.5 <= m.cpu_s < 1.5  # the burn once, not counted twice, nothing else
     assert m.wall_s >= 2.0 and m.peak_rss_mib > 0
+
+
+def test_the_sampler_outlives_the_process_it_watches():
+    # the watched process ends (a benchmark stage's process, a killed test process): the sampler keeps running,
+    # with the CPU it saw, instead of its thread dying on NoSuchProcess
+    child = subprocess.Popen([sys.executable, "-c", BURN])
+    sampler = Sampler(interval=0.02, root=child.pid)
+    try:
+        child.wait()
+        time.sleep(0.3)  # samples of a process that is gone
+        assert sampler._thread.is_alive()
+        assert sampler.cpu_seconds() <= 1.5
+    finally:
+        sampler.stop()
