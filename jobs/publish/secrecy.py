@@ -136,7 +136,9 @@ class Policy:
     cost: str = "value"  # complementary cells cost their value (+1), or "unity": each costs 1
     tolerance: float = 1e-3  # how far published sums may be from their relations (gold rounds to 1e-6)
     cleanup_budget: int = 20_000  # LPs allowed per component to publish back unneeded secondary cells
-    joint_above: int = 200  # needs (or audit targets) per component above which LPs are joint (``_joint``)
+    # needs (or audit targets) per component above which LPs are joint (``_joint``): at 200 the demo's lake
+    # (3,000 contracts) failed its audit on three hours figures; one LP per need up to 5,000 (decision 224)
+    joint_above: int = 5000
 
     def levels(self, value: np.ndarray, kind: np.ndarray, share: np.ndarray, dominant: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -180,7 +182,7 @@ def load_policy(path: Path | str = POLICY_FILE, threshold: int | None = None) ->
                   magnitude_floor=float(protection.get("magnitude_floor", 0)), cost=data.get("cost", "value"),
                   tolerance=float(data.get("tolerance", 1e-3)),
                   cleanup_budget=int(data.get("cleanup_budget", 20_000)),
-                  joint_above=int(data.get("joint_above", 200)))
+                  joint_above=int(data.get("joint_above", 5000)))
 
 
 # --- Linked set -------------------------------------------------------------------------------------------
