@@ -105,4 +105,3 @@ class AirflowStack:
                 assert p.poll() is None, f"an Airflow component exited, see {self.home}/*.log"
             time.sleep(every)
         raise TimeoutError(f"timed out waiting for {what}; logs in {self.home}")
-
